@@ -1,0 +1,43 @@
+"""Build one pipeline's assets, checks, jobs, schedules and sensors from its spec."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ml_platform.assets.cleaning import cleaned_asset
+from ml_platform.assets.common import Pipeline
+from ml_platform.assets.deployment import deployment_asset
+from ml_platform.assets.evaluation import evaluation_asset
+from ml_platform.assets.features import features_asset
+from ml_platform.assets.ingestion import raw_asset
+from ml_platform.assets.training import model_asset
+from ml_platform.checks import deploy_gate_check
+from ml_platform.jobs import pipeline_jobs
+from ml_platform.schedules import pipeline_schedules
+from ml_platform.sensors import deploy_sensor
+from ml_platform.specs.models import PipelineSpec
+
+
+def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
+    tables = pipeline.tables
+    return [
+        *(raw_asset(pipeline, t) for t in tables),
+        *(cleaned_asset(pipeline, t) for t in tables),
+        features_asset(pipeline),
+        model_asset(pipeline),
+        evaluation_asset(pipeline),
+        deployment_asset(pipeline),
+    ]
+
+
+def pipeline_definitions(spec: PipelineSpec, *, schedules_running: bool = False) -> dg.Definitions:
+    """Everything Dagster needs for one pipeline, except resources (chosen by the environment)."""
+    pipeline = Pipeline(spec)
+    jobs = pipeline_jobs(pipeline)
+    return dg.Definitions(
+        assets=pipeline_assets(pipeline),
+        asset_checks=[deploy_gate_check(pipeline)],
+        jobs=[jobs.ingest, jobs.lookups, jobs.train, jobs.deploy],
+        schedules=pipeline_schedules(pipeline, jobs, schedules_running),
+        sensors=[deploy_sensor(pipeline, jobs)],
+    )

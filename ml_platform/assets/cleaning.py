@@ -1,0 +1,144 @@
+"""Cleaned assets: typed, validated, deduplicated rows; bad rows quarantined with reasons."""
+
+
+import dagster as dg
+import pandas as pd
+
+from ml_platform.assets.common import Pipeline, partition_label
+from ml_platform.ml.cleaning import PARTITION_COLUMN, DataContractError, clean_table
+from ml_platform.resources.sources import SOURCE_COLUMN
+from ml_platform.specs.models import TableSpec
+
+MAX_QUARANTINE_SHARE = 0.05
+
+
+def _schema_metadata(table: TableSpec) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name,
+                col.dtype,
+                constraints=dg.TableColumnConstraints(
+                    nullable=col.nullable,
+                    other=[
+                        text
+                        for text in (
+                            f">= {col.ge}" if col.ge is not None else "",
+                            f"<= {col.le}" if col.le is not None else "",
+                            f"in {col.isin}" if col.isin else "",
+                        )
+                        if text
+                    ],
+                ),
+            )
+            for name, col in table.columns.items()
+        ]
+    )
+
+
+def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
+    partitions = pipeline.partitions_for(table)
+    cleaned_key = pipeline.cleaned_key(table)
+    quarantine_key = pipeline.quarantine_key(table)
+    schema = _schema_metadata(table)
+
+    @dg.multi_asset(
+        name=f"{pipeline.name}__clean_{table.name}",
+        specs=[
+            dg.AssetSpec(
+                cleaned_key,
+                deps=[pipeline.raw_key(table)],
+                description=f"`{table.name}` typed and validated against the spec's pandera schema, "
+                "duplicates removed; rows that fail go to the quarantine.",
+                metadata={"dagster/column_schema": schema},
+                group_name=pipeline.name,
+                owners=pipeline.owners,
+                kinds={"pandas", "pandera"},
+            ),
+            dg.AssetSpec(
+                quarantine_key,
+                deps=[pipeline.raw_key(table)],
+                description=f"`{table.name}` rows rejected by cleaning, each with its reasons (`_reasons`).",
+                group_name=pipeline.name,
+                owners=pipeline.owners,
+                kinds={"pandas"},
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "contract",
+                asset=cleaned_key,
+                blocking=True,
+                description="The delivery has every required column and is a readable table.",
+            ),
+            dg.AssetCheckSpec(
+                "quarantine_share",
+                asset=cleaned_key,
+                blocking=True,
+                description=f"At most {MAX_QUARANTINE_SHARE:.0%} of delivered rows are quarantined.",
+            ),
+            dg.AssetCheckSpec(
+                "unique_key",
+                asset=cleaned_key,
+                blocking=True,
+                description=f"Primary key {table.primary_key} is unique in cleaned data.",
+            ),
+        ],
+        ins={"raw": dg.AssetIn(pipeline.raw_key(table))},
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+    )
+    def _clean(context: dg.AssetExecutionContext, raw: pd.DataFrame):  # type: ignore[no-untyped-def]
+        label = partition_label(context) if partitions else "all"
+        source = str(raw[SOURCE_COLUMN].iloc[0]) if SOURCE_COLUMN in raw and len(raw) else "?"
+        try:
+            result = clean_table(raw, table, partition=label, source=source)
+        except DataContractError as exc:
+            yield dg.AssetCheckResult(
+                asset_key=cleaned_key, check_name="contract", passed=False, metadata={"error": str(exc)}
+            )
+            raise dg.Failure(description=str(exc), metadata={"partition": label, "source": source}) from exc
+        cleaned, quarantine = result.cleaned, result.quarantine
+        share = len(quarantine) / max(len(raw), 1)
+        dupes = int(cleaned.duplicated(table.primary_key).sum()) if table.primary_key else 0
+        yield dg.Output(
+            cleaned,
+            output_name=cleaned_key.to_python_identifier(),
+            metadata={
+                "dagster/row_count": len(cleaned),
+                "rows_delivered": len(raw),
+                "rows_quarantined": len(quarantine),
+                "duplicates_removed": result.duplicates_removed,
+                "unexpected_columns": ", ".join(result.unexpected_columns) or "none",
+                "rows_missing_target": int(cleaned[pipeline.spec.target.column].isna().sum())
+                if table is pipeline.spec.main_table
+                else 0,
+                "partitions": label,
+            },
+        )
+        yield dg.Output(
+            quarantine,
+            output_name=quarantine_key.to_python_identifier(),
+            metadata={
+                "dagster/row_count": len(quarantine),
+                "reasons": dg.MetadataValue.json(result.reasons),
+            },
+        )
+        yield dg.AssetCheckResult(asset_key=cleaned_key, check_name="contract", passed=True)
+        yield dg.AssetCheckResult(
+            asset_key=cleaned_key,
+            check_name="quarantine_share",
+            passed=share <= MAX_QUARANTINE_SHARE,
+            metadata={"share": share, "reasons": dg.MetadataValue.json(result.reasons)},
+            description=f"{len(quarantine)} of {len(raw)} rows quarantined ({share:.2%})",
+        )
+        yield dg.AssetCheckResult(
+            asset_key=cleaned_key,
+            check_name="unique_key",
+            passed=dupes == 0,
+            metadata={"duplicate_keys": dupes},
+        )
+        if PARTITION_COLUMN in cleaned and partitions:
+            context.log.info(f"{table.name} {label}: {len(cleaned)} clean, {len(quarantine)} quarantined")
+
+    return _clean

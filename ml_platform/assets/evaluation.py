@@ -1,0 +1,152 @@
+"""The evaluation report: challenger, champion and a naive baseline on the same time-based holdout."""
+
+
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from ml_platform.assets.common import Pipeline
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.features import labelled
+from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics
+from ml_platform.ml.model_factory import predict_scores
+from ml_platform.resources.mlflow import MlflowRegistry
+from ml_platform.specs.models import PipelineSpec
+
+
+def score_candidates(
+    spec: PipelineSpec, holdout: pd.DataFrame, challenger: Any, champion: Any | None, train_label_mean: float
+) -> dict[str, np.ndarray]:
+    """Scores of every candidate on the holdout (the champion sees the columns it was trained on)."""
+    cols = spec.features.model_columns
+    scores = {
+        "challenger": predict_scores(challenger, holdout[cols], spec.task),
+        "baseline": baseline_scores(spec.task, np.array([train_label_mean]), len(holdout)),
+    }
+    if champion is not None:
+        champ_cols = list(getattr(champion, "feature_names_in_", cols))
+        scores["champion"] = predict_scores(champion, holdout[champ_cols], spec.task)
+    return scores
+
+
+def build_report(spec: PipelineSpec, holdout: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Metrics (with bootstrap CIs for the models) and per-slice metrics for each candidate."""
+    y = holdout[spec.target.name].to_numpy(dtype=float)
+    ev = spec.evaluation
+    report: dict[str, Any] = {"metrics": {}, "ci": {}, "slices": {}}
+    for name, s in scores.items():
+        report["metrics"][name] = point_metrics(spec.task, y, s, ev.decision_threshold)
+        if name != "baseline":
+            report["ci"][name] = bootstrap_ci(spec.task, y, s, ev.bootstrap_samples)
+            report["slices"][name] = slice_metrics(
+                spec.task, holdout, y, s, spec.features.slice_columns, spec.gate.metric
+            ).to_dict(orient="records")
+    return report
+
+
+def report_markdown(spec: PipelineSpec, report: dict[str, Any]) -> str:
+    metric = spec.gate.metric
+    names = [n for n in ("challenger", "champion", "baseline") if n in report["metrics"]]
+    keys = [k for k in report["metrics"]["challenger"] if k != "n"]
+    lines = [
+        f"### {spec.name} v{report['challenger_version']} vs "
+        + (f"champion v{report['champion_version']}" if report.get("champion_version") else "no champion"),
+        f"Holdout {report['holdout_window']} ({int(report['metrics']['challenger']['n'])} labelled rows)",
+        "",
+        "| metric | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for k in keys:
+        cells = []
+        for n in names:
+            value = report["metrics"][n].get(k)
+            ci = report["ci"].get(n, {}).get(k)
+            cells.append("" if value is None else f"{value:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    lines += ["", f"#### {metric} per slice", "", "| slice | value | n | challenger | champion |", "|---|---|---|---|---|"]
+    champ = {(r["slice"], r["value"]): r[metric] for r in report["slices"].get("champion", [])}
+    for row in report["slices"]["challenger"]:
+        other = champ.get((row["slice"], row["value"]))
+        lines.append(
+            f"| {row['slice']} | {row['value']} | {row['n']} | {row[metric]:.4f} | "
+            + ("" if other is None else f"{other:.4f}")
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+
+    @dg.asset(
+        key=pipeline.report_key,
+        ins={
+            "model": dg.AssetIn(pipeline.model_key),
+            "features": dg.AssetIn(pipeline.features_key, metadata={"allow_missing_partitions": True}),
+        },
+        io_manager_key="json_io_manager",
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"mlflow"},
+        description="Challenger vs current champion vs naive baseline on the model's own time-based "
+        "holdout: metrics with bootstrap CIs and per-slice metrics. Gated by `deploy_gate`.",
+    )
+    def _report(
+        context: dg.AssetExecutionContext, mlflow: MlflowRegistry, model: dict[str, Any], features: pd.DataFrame
+    ) -> dg.Output[dict[str, Any]]:
+        holdout_keys = model["holdout_partitions"]
+        holdout = labelled(spec, features[features[PARTITION_COLUMN].isin(holdout_keys)]).reset_index(drop=True)
+        missing = sorted(set(holdout_keys) - set(holdout[PARTITION_COLUMN].unique()))
+        if missing:
+            raise dg.Failure(f"holdout partitions without labelled rows: {missing[:5]}")
+        challenger = mlflow.load_sklearn(model["model_uri"])
+        champ_version = mlflow.version_by_alias(spec.model_name, "champion")
+        champion = None
+        if champ_version is not None and str(champ_version.version) != str(model["version"]):
+            champion = mlflow.load_sklearn(f"models:/{spec.model_name}/{champ_version.version}")
+        scores = score_candidates(spec, holdout, challenger, champion, model["train_label_mean"])
+        report = build_report(spec, holdout, scores)
+        report.update(
+            {
+                "pipeline": pipeline.name,
+                "model_name": spec.model_name,
+                "challenger_version": str(model["version"]),
+                "challenger_run_id": model["run_id"],
+                "champion_version": str(champ_version.version) if champion is not None else None,
+                "holdout_window": f"{holdout_keys[0]}..{holdout_keys[-1]}",
+                "gate_metric": spec.gate.metric,
+                "smoke_sample": holdout[spec.features.model_columns]
+                .head(spec.evaluation.smoke_sample_rows)
+                .to_dict(orient="records"),
+            }
+        )
+        markdown = report_markdown(spec, report)
+        flat = {
+            f"holdout_{cand}_{k}": v
+            for cand, ms in report["metrics"].items()
+            for k, v in ms.items()
+            if np.isfinite(v)
+        }
+        mlflow.log_to_run(
+            model["run_id"],
+            {k.replace("_challenger", ""): v for k, v in flat.items()},
+            {"evaluation/report.md": markdown, "evaluation/metrics.json": pd.Series(flat).to_json()},
+        )
+        metric = spec.gate.metric
+        metadata: dict[str, Any] = {
+            "challenger_version": report["challenger_version"],
+            "champion_version": report["champion_version"] or "none",
+            f"challenger_{metric}": report["metrics"]["challenger"][metric],
+            f"baseline_{metric}": report["metrics"]["baseline"][metric],
+            "report": dg.MetadataValue.md(markdown),
+        }
+        if "champion" in report["metrics"]:
+            metadata[f"champion_{metric}"] = report["metrics"]["champion"][metric]
+        url = mlflow.run_url(model["experiment_id"], model["run_id"])
+        if url:
+            metadata["mlflow_run"] = dg.MetadataValue.url(url)
+        return dg.Output(report, metadata=metadata)
+
+    return _report

@@ -1,0 +1,134 @@
+"""The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
+logged to MLflow and registered as a new version aliased ``challenger``."""
+
+
+import datetime as dt
+import time
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ml_platform.assets.common import Pipeline, code_version, git_sha
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.features import labelled
+from ml_platform.ml.metrics import point_metrics
+from ml_platform.ml.model_factory import make_pipeline, predict_scores
+from ml_platform.ml.windows import Windows, split_windows
+from ml_platform.resources.mlflow import MlflowRegistry
+
+
+class TrainConfig(dg.Config):
+    """Run config for training (e.g. from the launchpad or a schedule)."""
+
+    hyperparameters: dict[str, Any] = {}
+    as_of: str | None = None
+    reason: str = "scheduled retrain"
+
+
+def resolve_windows(pipeline: Pipeline, present: list[str], as_of: str | None) -> Windows:
+    """Windows over the partition definition; every partition in them must be materialized."""
+    spec = pipeline.spec
+    if not present:
+        raise ValueError(f"{pipeline.features_key.to_user_string()} has no materialized partitions")
+    end = dt.date.fromisoformat(as_of) if as_of else dt.date.fromisoformat(max(present))
+    if spec.training.as_of and not as_of:
+        end = spec.training.as_of
+    windows = split_windows(
+        pipeline.partitions_def.get_partition_keys(),
+        spec.training.window_partitions,
+        spec.training.holdout_partitions,
+        end,
+    )
+    missing = sorted(set(windows.train + windows.holdout) - set(present))
+    if missing:
+        raise ValueError(
+            f"{len(missing)} partition(s) of {pipeline.features_key.to_user_string()} needed for "
+            f"train {windows.train_range} / holdout {windows.holdout_range} are not materialized: "
+            f"{missing[:5]}{' …' if len(missing) > 5 else ''}"
+        )
+    return windows
+
+
+def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+    cols = spec.features.model_columns
+
+    @dg.asset(
+        key=pipeline.model_key,
+        ins={"features": dg.AssetIn(pipeline.features_key, metadata={"allow_missing_partitions": True})},
+        io_manager_key="json_io_manager",
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"scikitlearn", "mlflow"},
+        description=f"A `{spec.estimator.kind}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
+        f"the {spec.training.window_partitions} partitions before a {spec.training.holdout_partitions}-"
+        "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",
+    )
+    def _model(
+        context: dg.AssetExecutionContext, config: TrainConfig, mlflow: MlflowRegistry, features: pd.DataFrame
+    ) -> dg.Output[dict[str, Any]]:
+        present = sorted(features[PARTITION_COLUMN].unique()) if len(features) else []
+        windows = resolve_windows(pipeline, present, config.as_of)
+        train = labelled(spec, features[features[PARTITION_COLUMN].isin(windows.train)])
+        params = {**spec.estimator.params, **config.hyperparameters}
+        context.log.info(f"training on {len(train)} rows, {windows.train_range}; params {params}")
+        model = make_pipeline(spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params)
+        started = time.perf_counter()
+        X, y = train[cols], train[spec.target.name].to_numpy()
+        model.fit(X, y)
+        fit_seconds = time.perf_counter() - started
+        train_metrics = point_metrics(spec.task, y, predict_scores(model, X, spec.task))
+        tags = {
+            "dagster_run_id": context.run.run_id,
+            "dagster_asset": pipeline.model_key.to_user_string(),
+            "pipeline": pipeline.name,
+            "train_partitions": windows.train_range,
+            "holdout_partitions": windows.holdout_range,
+            "code_version": code_version(),
+            "git_sha": git_sha(),
+            "training_reason": config.reason,
+        }
+        if mlflow.dagster_ui_url:
+            tags["dagster_run_url"] = f"{mlflow.dagster_ui_url.rstrip('/')}/runs/{context.run.run_id}"
+        logged = mlflow.log_trained_model(
+            experiment=pipeline.name,
+            model_name=spec.model_name,
+            model=model,
+            task=spec.task,
+            params={**params, "estimator": spec.estimator.kind, "features": ",".join(cols)},
+            metrics={f"train_{k}": v for k, v in train_metrics.items()} | {"fit_seconds": fit_seconds},
+            tags=tags,
+            train_frame=train[[*cols, spec.target.name]],
+            target=spec.target.name,
+            input_example=X.head(5),
+        )
+        record = {
+            "model_name": spec.model_name,
+            **logged,
+            "train_partitions": windows.train,
+            "holdout_partitions": windows.holdout,
+            "train_rows": len(train),
+            "train_label_mean": float(y.mean()),
+            "params": {k: v for k, v in params.items()},
+            "dagster_run_id": context.run.run_id,
+        }
+        metadata: dict[str, Any] = {
+            "model_version": logged["version"],
+            "model_uri": logged["model_uri"],
+            "mlflow_run_id": logged["run_id"],
+            "train_window": windows.train_range,
+            "holdout_window": windows.holdout_range,
+            "train_rows": len(train),
+            "fit_seconds": round(fit_seconds, 2),
+            "dataset_digest": logged["dataset_digest"],
+        }
+        for name, url in (
+            ("mlflow_run", mlflow.run_url(logged["experiment_id"], logged["run_id"])),
+            ("mlflow_model_version", mlflow.version_url(spec.model_name, logged["version"])),
+        ):
+            if url:
+                metadata[name] = dg.MetadataValue.url(url)
+        return dg.Output(record, metadata=metadata)
+
+    return _model

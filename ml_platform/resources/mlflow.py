@@ -1,0 +1,161 @@
+"""MLflow tracking + model registry. The registry's aliases say which model is live."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+
+class MlflowRegistry(dg.ConfigurableResource):
+    """An MLflow tracking server or database, plus its model registry.
+
+    Local default: ``sqlite:///…/mlflow.db`` with artifacts in a local directory. Production: an
+    ``http://`` tracking server (artifacts wherever the server puts them, e.g. S3).
+    """
+
+    tracking_uri: str
+    artifact_root: str | None = None
+    ui_url: str | None = None
+    dagster_ui_url: str | None = None
+    _client: Any = PrivateAttr(default=None)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def client(self) -> Any:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
+
+    @contextlib.contextmanager
+    def _fluent(self) -> Iterator[Any]:
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        yield mlflow
+
+    def experiment_id(self, name: str) -> str:
+        client = self.client()
+        exp = client.get_experiment_by_name(name)
+        if exp is not None:
+            return str(exp.experiment_id)
+        location = None
+        if self.artifact_root:
+            root = self.artifact_root
+            location = Path(root, name).resolve().as_uri() if "://" not in root else f"{root.rstrip('/')}/{name}"
+        return str(client.create_experiment(name, artifact_location=location))
+
+    # -- registry -------------------------------------------------------------------------------
+    def version_by_alias(self, model: str, alias: str) -> Any | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client().get_model_version_by_alias(model, alias)
+        except MlflowException:
+            return None
+
+    def model_version(self, model: str, version: str) -> Any:
+        return self.client().get_model_version(model, str(version))
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        self.client().set_registered_model_alias(model, alias, str(version))
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        self.client().delete_registered_model_alias(model, alias)
+
+    def tag_version(self, model: str, version: str, tags: Mapping[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client().set_model_version_tag(model, str(version), key, str(value))
+
+    def load_sklearn(self, uri: str) -> Any:
+        with self._fluent() as mlflow:
+            return mlflow.sklearn.load_model(uri)
+
+    def load_pyfunc(self, uri: str) -> Any:
+        with self._fluent() as mlflow:
+            return mlflow.pyfunc.load_model(uri)
+
+    def download(self, uri: str, dst: str) -> str:
+        with self._fluent() as mlflow:
+            return str(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=dst))
+
+    # -- tracking -------------------------------------------------------------------------------
+    def log_trained_model(
+        self,
+        *,
+        experiment: str,
+        model_name: str,
+        model: Any,
+        task: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+        train_frame: Any,
+        target: str,
+        input_example: Any,
+    ) -> dict[str, str]:
+        """One run: params, metrics, training data as an ``mlflow.data`` input, the model with
+        signature + input example, registered as a new version aliased ``challenger``."""
+        with self._fluent() as mlflow:
+            from mlflow.models import infer_signature
+
+            exp_id = self.experiment_id(experiment)
+            with mlflow.start_run(experiment_id=exp_id, tags=dict(tags)) as run:
+                mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+                mlflow.log_metrics(dict(metrics))
+                dataset = mlflow.data.from_pandas(train_frame, targets=target, name=f"{model_name}_train")
+                mlflow.log_input(dataset, context="training")
+                predict_fn = "predict_proba" if task == "classification" else "predict"
+                output = getattr(model, predict_fn)(input_example)
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=infer_signature(input_example, output),
+                    input_example=input_example,
+                    registered_model_name=model_name,
+                    pyfunc_predict_fn=predict_fn,
+                )
+                version = str(info.registered_model_version)
+                mlflow.set_tag("dataset_digest", dataset.digest)
+        for key, value in tags.items():
+            self.client().set_model_version_tag(model_name, version, key, value)
+        self.set_alias(model_name, "challenger", version)
+        return {
+            "run_id": run.info.run_id,
+            "experiment_id": exp_id,
+            "version": version,
+            "model_uri": f"models:/{model_name}/{version}",
+            "dataset_digest": dataset.digest,
+        }
+
+    def log_to_run(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float],
+        texts: Mapping[str, str],
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        client = self.client()
+        for key, value in metrics.items():
+            client.log_metric(run_id, key, float(value))
+        for name, text in texts.items():
+            client.log_text(run_id, text, name)
+        for key, value in (tags or {}).items():
+            client.set_tag(run_id, key, value)
+
+    # -- links ----------------------------------------------------------------------------------
+    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+        if not self.ui_url:
+            return None
+        return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+    def version_url(self, model: str, version: str) -> str | None:
+        if not self.ui_url:
+            return None
+        return f"{self.ui_url.rstrip('/')}/#/models/{model}/versions/{version}"

@@ -1,0 +1,94 @@
+"""IO managers: Parquet for tables (one file per daily partition), JSON for small records.
+
+Both are :class:`dagster.UPathIOManager` subclasses, so the same code writes to a local directory
+or to object storage. Writes are atomic (temp file + rename). A single-run backfill hands one frame
+for many partitions; it is split on ``_partition`` and written one file per day. Loading many
+partitions returns one concatenated frame.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from upath import UPath
+
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+
+
+def _atomic_write(path: UPath, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    tmp.rename(path)
+
+
+class ParquetIOManager(dg.UPathIOManager):
+    """DataFrames as Parquet; daily partitions as one file each."""
+
+    extension = ".parquet"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}")
+        _atomic_write(path, obj.to_parquet(index=False))
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
+        columns = (context.definition_metadata or {}).get("columns")
+        with path.open("rb") as f:
+            return pd.read_parquet(f, columns=columns)
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
+            super().handle_output(context, obj)
+            return
+        paths = self._get_paths_for_partitions(context)
+        parts = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False))) if len(obj) else {}
+        for key, path in paths.items():
+            part = parts.get(key, obj.iloc[0:0])
+            self.dump_to_path(context, part.reset_index(drop=True), path)
+        context.add_output_metadata(
+            {"partitions_written": len(paths), "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent))}
+        )
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        loaded = super().load_input(context)
+        if isinstance(loaded, dict):
+            frames = [loaded[k] for k in sorted(loaded)]
+            if not frames:
+                return pd.DataFrame()
+            return pd.concat(frames, ignore_index=True)
+        return loaded
+
+
+class JsonIOManager(dg.UPathIOManager):
+    """Small JSON-serializable records (model lineage, evaluation reports)."""
+
+    extension = ".json"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        _atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        return json.loads(path.read_text())
+
+
+class LocalParquetIOManager(dg.ConfigurableIOManagerFactory):
+    """Parquet tables under a local directory."""
+
+    base_dir: str
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> ParquetIOManager:
+        return ParquetIOManager(base_path=UPath(self.base_dir))
+
+
+class LocalJsonIOManager(dg.ConfigurableIOManagerFactory):
+    """JSON records under a local directory."""
+
+    base_dir: str
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> JsonIOManager:
+        return JsonIOManager(base_path=UPath(self.base_dir))

