@@ -44,10 +44,9 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
 
     @dg.multi_asset(
         name=f"{pipeline.name}__clean_{table.name}",
-        specs=[
-            dg.AssetSpec(
-                cleaned_key,
-                deps=[pipeline.raw_key(table)],
+        outs={
+            cleaned_key.to_python_identifier(): dg.AssetOut(
+                key=cleaned_key,
                 description=f"`{table.name}` typed and validated against the spec's pandera schema, "
                 "duplicates removed; rows that fail go to the quarantine.",
                 metadata={"dagster/column_schema": schema},
@@ -55,15 +54,14 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
                 owners=pipeline.owners,
                 kinds={"pandas", "pandera"},
             ),
-            dg.AssetSpec(
-                quarantine_key,
-                deps=[pipeline.raw_key(table)],
+            quarantine_key.to_python_identifier(): dg.AssetOut(
+                key=quarantine_key,
                 description=f"`{table.name}` rows rejected by cleaning, each with its reasons (`_reasons`).",
                 group_name=pipeline.name,
                 owners=pipeline.owners,
                 kinds={"pandas"},
             ),
-        ],
+        },
         check_specs=[
             dg.AssetCheckSpec(
                 "contract",

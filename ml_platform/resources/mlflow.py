@@ -11,6 +11,14 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 
+def _own_types(model: Any) -> list[str]:
+    """Types skops does not trust by default in a model *this process just trained* (so trusted).
+    Recorded in the MLmodel file so loading needs no pickle."""
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
 class MlflowRegistry(dg.ConfigurableResource):
     """An MLflow tracking server or database, plus its model registry.
 
@@ -120,6 +128,8 @@ class MlflowRegistry(dg.ConfigurableResource):
                     input_example=input_example,
                     registered_model_name=model_name,
                     pyfunc_predict_fn=predict_fn,
+                    serialization_format="skops",
+                    skops_trusted_types=_own_types(model),
                 )
                 version = str(info.registered_model_version)
                 mlflow.set_tag("dataset_digest", dataset.digest)
