@@ -28,7 +28,6 @@ def pipeline_jobs(pipeline: Pipeline) -> PipelineJobs:
         ingest=dg.define_asset_job(
             f"{pipeline.name}_ingest",
             selection=dg.AssetSelection.assets(*table_keys(partitioned), pipeline.features_key),
-            partitions_def=pipeline.partitions_def,
             description="Ingest, clean and featurize daily partitions (one run for a whole range).",
         ),
         lookups=dg.define_asset_job(

@@ -51,21 +51,27 @@ def scheduled_departure(flights: pd.DataFrame) -> pd.Series:
     )
 
 
-def _window_stats(
+def _window_sums(
     event_ts: np.ndarray, values: np.ndarray, query_ts: np.ndarray, window: np.timedelta64
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Count and mean of ``values`` for events with ``query - window <= ts < query``.
+    """Count and sum of ``values`` for events with ``query - window <= ts < query``.
 
     ``event_ts`` must be sorted ascending; ``values`` aligned with it.
     """
     csum = np.concatenate([[0.0], np.cumsum(values)])
     hi = np.searchsorted(event_ts, query_ts, side="left")
     lo = np.searchsorted(event_ts, query_ts - window, side="left")
-    n = hi - lo
-    total = csum[hi] - csum[lo]
+    return (hi - lo).astype(float), csum[hi] - csum[lo]
+
+
+def _mean_without_self(
+    n: np.ndarray, total: np.ndarray, self_in: np.ndarray, self_value: np.ndarray
+) -> np.ndarray:
+    """Window mean with the flight's own event removed (a flight never informs its own features)."""
+    n = n - self_in
+    total = total - np.where(self_in, self_value, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-    return n.astype(float), mean
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
 def _congestion_for_group(group: pd.DataFrame, lead: np.timedelta64) -> pd.DataFrame:
@@ -74,36 +80,40 @@ def _congestion_for_group(group: pd.DataFrame, lead: np.timedelta64) -> pd.DataF
     query = sched - lead
     delay = group["dep_delay"].to_numpy(dtype=float)
     departed_mask = ~np.isnan(delay)
-    actual = sched[departed_mask] + (delay[departed_mask] * 60e9).astype("timedelta64[ns]")
-    order = np.argsort(actual, kind="stable")
-    actual_sorted = actual[order]
+    # actual take-off time; "never" for cancelled flights
+    own_actual = np.where(
+        departed_mask,
+        sched + (np.nan_to_num(delay) * 60e9).astype("timedelta64[ns]"),
+        np.datetime64("2262-01-01"),
+    )
+    order = np.argsort(own_actual[departed_mask], kind="stable")
+    actual_sorted = own_actual[departed_mask][order]
     delay_sorted = delay[departed_mask][order]
     late_sorted = (delay_sorted > 15).astype(float)
     hour = np.timedelta64(60, "m")
     three_hours = np.timedelta64(180, "m")
     day = np.timedelta64(24 * 60, "m")
+    own_delay = np.nan_to_num(delay)
+    own_late = (own_delay > 15).astype(float)
+
+    def stats(values: np.ndarray, own: np.ndarray, window: np.timedelta64) -> tuple[np.ndarray, np.ndarray]:
+        n, total = _window_sums(actual_sorted, values, query, window)
+        self_in = departed_mask & (own_actual < query) & (own_actual >= query - window)
+        return n - self_in, _mean_without_self(n, total, self_in, own)
 
     out = pd.DataFrame(index=group.index)
-    n1, mean1 = _window_stats(actual_sorted, delay_sorted, query, hour)
-    _, mean3 = _window_stats(actual_sorted, delay_sorted, query, three_hours)
-    _, late3 = _window_stats(actual_sorted, late_sorted, query, three_hours)
-    _, day_mean = _window_stats(actual_sorted, delay_sorted, query, day)
+    n1, mean1 = stats(delay_sorted, own_delay, hour)
     out["origin_departed_1h"] = n1
     out["origin_dep_delay_mean_1h"] = mean1
-    out["origin_dep_delay_mean_3h"] = mean3
-    out["origin_late_share_3h"] = late3
-    out["origin_day_delay_mean"] = day_mean
+    out["origin_dep_delay_mean_3h"] = stats(delay_sorted, own_delay, three_hours)[1]
+    out["origin_late_share_3h"] = stats(late_sorted, own_late, three_hours)[1]
+    out["origin_day_delay_mean"] = stats(delay_sorted, own_delay, day)[1]
 
     # Flights scheduled in the 3h before prediction time that had not taken off by then (including
     # cancelled ones): known at prediction time to be late by at least (query - sched).
-    actual_all = np.where(
-        departed_mask,
-        sched + (np.nan_to_num(delay) * 60e9).astype("timedelta64[ns]"),
-        np.datetime64("2262-01-01"),
-    )
     sched_order = np.argsort(sched, kind="stable")
     sched_sorted = sched[sched_order]
-    actual_by_sched = actual_all[sched_order]
+    actual_by_sched = own_actual[sched_order]
     pending_n = np.zeros(len(group))
     pending_wait = np.full(len(group), np.nan)
     lo = np.searchsorted(sched_sorted, query - three_hours, side="left")
@@ -127,8 +137,9 @@ def _congestion_for_group(group: pd.DataFrame, lead: np.timedelta64) -> pd.DataF
     for carrier in np.unique(carriers):
         rows = carriers == carrier
         events = departed_carriers == carrier
-        _, cmean = _window_stats(actual_sorted[events], delay_sorted[events], query[rows], three_hours)
-        carrier_mean[rows] = cmean
+        n, total = _window_sums(actual_sorted[events], delay_sorted[events], query[rows], three_hours)
+        self_in = (departed_mask & (own_actual < query) & (own_actual >= query - three_hours))[rows]
+        carrier_mean[rows] = _mean_without_self(n, total, self_in, own_delay[rows])
     out["carrier_origin_dep_delay_mean_3h"] = carrier_mean
     return out
 

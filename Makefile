@@ -1,0 +1,57 @@
+# ml_platform — see README.md. Every target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export ML_PLATFORM_HOME ?= $(CURDIR)/.ml_platform
+export DAGSTER_HOME ?= $(ML_PLATFORM_HOME)/dagster_home
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export MLFLOW_ENABLE_TELEMETRY ?= false
+export DO_NOT_TRACK ?= true
+
+.PHONY: install demo dev status test lint fmt constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+## demo: the whole lifecycle headless on the embedded default (starts from a fresh .ml_platform)
+demo: $(STAMP)
+	rm -rf $(ML_PLATFORM_HOME)
+	$(MAKE) --no-print-directory $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/ml-platform demo
+
+## dev: Dagster UI on 127.0.0.1:3000 and MLflow UI on 127.0.0.1:5000; one Ctrl-C stops both
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/dev.sh
+
+status: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/ml-platform status
+
+## test: the whole suite (unit, assets, system)
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check ml_platform ml_platform_tests
+	$(BIN)/ruff format --check ml_platform ml_platform_tests
+	$(BIN)/mypy ml_platform
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix ml_platform ml_platform_tests
+	$(BIN)/ruff format ml_platform ml_platform_tests
+
+constraints: $(STAMP)
+	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i '^ml.platform'; } > constraints.tmp && mv constraints.tmp constraints.txt
+
+clean:
+	rm -rf $(ML_PLATFORM_HOME) .pytest_cache .mypy_cache .ruff_cache

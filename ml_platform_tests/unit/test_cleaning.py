@@ -1,0 +1,69 @@
+"""Cleaning rules (pure pandas/pandera): quarantine with reasons, contract errors, dedup."""
+
+import pandas as pd
+import pytest
+
+from ml_platform.ml.cleaning import REASONS_COLUMN, DataContractError, clean_table
+from ml_platform.specs import bundled_specs
+from ml_platform_tests.helpers import read_table
+
+
+@pytest.fixture(scope="module")
+def day() -> pd.DataFrame:
+    flights = read_table("flights")
+    return flights[(flights.month == 1) & (flights.day == 2)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return bundled_specs()[0].main_table
+
+
+def test_real_day_is_clean_and_typed(day, table) -> None:
+    result = clean_table(day, table, partition="2013-01-02")
+    assert len(result.cleaned) == len(day)
+    assert result.quarantine.empty
+    assert result.cleaned["month"].dtype == "int64"
+    # cancelled flights are kept (they are congestion), with no arrival delay
+    assert result.cleaned["dep_time"].isna().sum() == day["dep_time"].isna().sum() > 0
+
+
+def test_bad_rows_are_quarantined_with_reasons(day, table) -> None:
+    bad = day.head(10).astype(object).copy()
+    bad.loc[0, "month"] = "january"
+    bad.loc[1, "origin"] = "BOS"
+    bad.loc[2, "carrier"] = None
+    bad.loc[3, "dep_delay"] = 99999
+    result = clean_table(bad, table, partition="2013-01-02", source="test://day")
+    reasons = result.quarantine[REASONS_COLUMN].tolist()
+    assert len(result.cleaned) == 6 and len(result.quarantine) == 4
+    assert any("month: not a valid int: 'january'" in r for r in reasons)
+    assert any("origin: fails isin" in r and "BOS" in r for r in reasons)
+    assert any("carrier: required value is missing" in r for r in reasons)
+    assert any("dep_delay: fails <=" in r for r in reasons)
+    assert result.reasons["month: not a valid int"] == 1
+    # nothing is lost: every delivered row is either clean or quarantined
+    assert len(result.cleaned) + len(result.quarantine) == len(bad)
+
+
+def test_missing_column_is_a_contract_error_naming_column_partition_source(day, table) -> None:
+    with pytest.raises(DataContractError) as err:
+        clean_table(day.drop(columns=["dep_delay"]), table, partition="2013-01-02", source="file:///x.csv")
+    text = str(err.value)
+    assert "dep_delay" in text and "2013-01-02" in text and "file:///x.csv" in text
+
+
+def test_exact_duplicates_removed_and_conflicting_keys_quarantined(day, table) -> None:
+    dupes = pd.concat([day.head(5), day.head(2)], ignore_index=True)
+    conflict = day.head(1).copy()
+    conflict["dep_delay"] = 42.0
+    result = clean_table(pd.concat([dupes, conflict], ignore_index=True), table)
+    assert result.duplicates_removed == 2
+    assert len(result.cleaned) == 5
+    assert result.quarantine[REASONS_COLUMN].str.contains("duplicate key").sum() == 1
+
+
+def test_extra_columns_are_reported_not_kept(day, table) -> None:
+    result = clean_table(day.assign(mystery=1), table)
+    assert result.unexpected_columns == ["mystery"]
+    assert "mystery" not in result.cleaned

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Dagster (webserver + daemon) on 127.0.0.1:3000 and the MLflow UI on 127.0.0.1:5000.
+# One Ctrl-C (or TERM) stops both; each server is stopped by its own PID.
+set -euo pipefail
+: "${ML_PLATFORM_HOME:=$PWD/.ml_platform}"
+: "${DAGSTER_HOME:=$ML_PLATFORM_HOME/dagster_home}"
+: "${DAGSTER_PORT:=3000}"
+: "${MLFLOW_PORT:=5000}"
+export ML_PLATFORM_HOME DAGSTER_HOME
+mkdir -p "$DAGSTER_HOME" "$ML_PLATFORM_HOME/mlartifacts"
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+
+env --default-signal=INT,TERM mlflow server --host 127.0.0.1 --port "$MLFLOW_PORT" \
+  --backend-store-uri "sqlite:///$ML_PLATFORM_HOME/mlflow.db" \
+  --artifacts-destination "$ML_PLATFORM_HOME/mlartifacts" --workers 1 &
+MLFLOW_PID=$!
+env --default-signal=INT,TERM dagster dev -w workspace.yaml -h 127.0.0.1 -p "$DAGSTER_PORT" &
+DAGSTER_PID=$!
+
+stop() {
+  trap - INT TERM EXIT
+  kill -INT "$DAGSTER_PID" 2>/dev/null || true
+  kill -TERM "$MLFLOW_PID" 2>/dev/null || true
+  wait "$DAGSTER_PID" 2>/dev/null || true
+  wait "$MLFLOW_PID" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+echo "Dagster: http://127.0.0.1:$DAGSTER_PORT   MLflow: http://127.0.0.1:$MLFLOW_PORT   (Ctrl-C stops both)"
+wait -n "$DAGSTER_PID" "$MLFLOW_PID"
