@@ -12,7 +12,7 @@ from ml_platform.assets.common import DEPLOY_CONCURRENCY_TAG, Pipeline
 @dataclass(frozen=True)
 class PipelineJobs:
     ingest: dg.UnresolvedAssetJobDefinition
-    lookups: dg.UnresolvedAssetJobDefinition
+    lookups: dg.UnresolvedAssetJobDefinition | None
     train: dg.UnresolvedAssetJobDefinition
     deploy: dg.UnresolvedAssetJobDefinition
 
@@ -34,7 +34,9 @@ def pipeline_jobs(pipeline: Pipeline) -> PipelineJobs:
             f"{pipeline.name}_lookups",
             selection=dg.AssetSelection.assets(*table_keys(static)),
             description="Refresh unpartitioned lookup tables.",
-        ),
+        )
+        if static
+        else None,
         train=dg.define_asset_job(
             f"{pipeline.name}_train",
             selection=dg.AssetSelection.assets(pipeline.model_key, pipeline.report_key),

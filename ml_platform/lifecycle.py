@@ -33,11 +33,12 @@ class Lifecycle:
 
     def ingest(self, start: str, end: str) -> dg.ExecuteInProcessResult:
         """Lookups, then raw → cleaned → features for ``start..end`` as one single-run backfill."""
-        lookups = self._job("lookups").execute_in_process(
-            instance=self.instance, run_config=self.loggers, raise_on_error=False
-        )
-        if not lookups.success:
-            return lookups
+        if any(not t.partitioned for t in self.pipeline.tables):
+            lookups = self._job("lookups").execute_in_process(
+                instance=self.instance, run_config=self.loggers, raise_on_error=False
+            )
+            if not lookups.success:
+                return lookups
         return self._job("ingest").execute_in_process(
             instance=self.instance,
             run_config=self.loggers,

@@ -37,7 +37,7 @@ def pipeline_definitions(spec: PipelineSpec, *, schedules_running: bool = False)
     return dg.Definitions(
         assets=pipeline_assets(pipeline),
         asset_checks=[deploy_gate_check(pipeline)],
-        jobs=[jobs.ingest, jobs.lookups, jobs.train, jobs.deploy],
+        jobs=[j for j in (jobs.ingest, jobs.lookups, jobs.train, jobs.deploy) if j is not None],
         schedules=pipeline_schedules(pipeline, jobs, schedules_running),
         sensors=[deploy_sensor(pipeline, jobs)],
     )

