@@ -70,6 +70,7 @@ def deployment_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             context.log.info(f"{name} v{version} is already champion: nothing to do")
             return dg.Output({"model_name": name, "version": version, "status": "already_champion"})
         previous = str(current.version) if current is not None else None
+        before = mlflow.version_by_alias(name, "previous_champion")
         mlflow.set_alias(name, "champion", version)
         if previous:
             mlflow.set_alias(name, "previous_champion", previous)
@@ -83,6 +84,10 @@ def deployment_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 export_target.point_current(name, previous)
             else:
                 mlflow.delete_alias(name, "champion")
+            if before is not None:
+                mlflow.set_alias(name, "previous_champion", str(before.version))
+            elif previous:
+                mlflow.delete_alias(name, "previous_champion")
             mlflow.tag_version(name, version, {"validation_status": "smoke_failed", "smoke_error": str(exc)[:500]})
             raise dg.Failure(
                 f"deploying {name} v{version} failed its smoke test and was rolled back "

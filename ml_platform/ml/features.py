@@ -48,6 +48,10 @@ def build_features(
     if missing:
         raise KeyError(f"feature builder '{spec.features.builder}' did not produce columns {missing}")
     out = built[wanted].copy()
+    for column in spec.features.numeric:  # float64: missing values at serving time stay representable
+        out[column] = out[column].astype("float64")
+    for column in spec.features.categorical:
+        out[column] = out[column].astype(str)
     out[spec.target.name] = label_of(spec, main).to_numpy()
     out[PARTITION_COLUMN] = main[PARTITION_COLUMN].to_numpy()
     return out.reset_index(drop=True)

@@ -57,7 +57,7 @@ def make_pipeline(
     else:
         prep = ColumnTransformer(
             [
-                ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=20), categorical),
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
                 (
                     "numeric",
                     Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]),
