@@ -84,6 +84,7 @@ def deployment_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 export_target.point_current(name, previous)
             else:
                 mlflow.delete_alias(name, "champion")
+                export_target.clear_current(name)
             if before is not None:
                 mlflow.set_alias(name, "previous_champion", str(before.version))
             elif previous:

@@ -35,6 +35,9 @@ class LocalExportTarget(dg.ConfigurableResource):
         tmp.write_text(f"v{version}\n")
         tmp.replace(root / "CURRENT")
 
+    def clear_current(self, model: str) -> None:
+        (Path(self.path) / model / "CURRENT").unlink(missing_ok=True)
+
     def current(self, model: str) -> str | None:
         pointer = Path(self.path) / model / "CURRENT"
         return pointer.read_text().strip() if pointer.exists() else None
