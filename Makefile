@@ -39,7 +39,7 @@ status: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 ## test: the whole suite (unit, assets, system)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check ml_platform ml_platform_tests

@@ -1,6 +1,5 @@
 """The deploy gate: a blocking asset check on the evaluation report."""
 
-
 from typing import Any
 
 import dagster as dg

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from ml_platform.resources.export import LocalExportTarget
 from ml_platform.resources.mlflow import MlflowRegistry
 from ml_platform.resources.sources import DataSource, LandingDirSource, Nycflights13Source

@@ -22,7 +22,11 @@ def pipeline_jobs(pipeline: Pipeline) -> PipelineJobs:
     static = [t for t in pipeline.tables if not t.partitioned]
 
     def table_keys(tables: list) -> list[dg.AssetKey]:  # type: ignore[type-arg]
-        return [k for t in tables for k in (pipeline.raw_key(t), pipeline.cleaned_key(t), pipeline.quarantine_key(t))]
+        return [
+            k
+            for t in tables
+            for k in (pipeline.raw_key(t), pipeline.cleaned_key(t), pipeline.quarantine_key(t))
+        ]
 
     return PipelineJobs(
         ingest=dg.define_asset_job(

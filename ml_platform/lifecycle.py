@@ -46,12 +46,15 @@ class Lifecycle:
             raise_on_error=False,
         )
 
-    def train(self, hyperparameters: dict[str, Any] | None = None, reason: str = "manual") -> dg.ExecuteInProcessResult:
+    def train(
+        self, hyperparameters: dict[str, Any] | None = None, reason: str = "manual"
+    ) -> dg.ExecuteInProcessResult:
         """Train a challenger, evaluate it and run the deploy gate (a failed gate fails the run)."""
         op = self.pipeline.model_key.to_python_identifier()
         config = {"reason": reason, "hyperparameters": hyperparameters or {}}
         return self._job("train").execute_in_process(
-            instance=self.instance, run_config={"ops": {op: {"config": config}}, **self.loggers},
+            instance=self.instance,
+            run_config={"ops": {op: {"config": config}}, **self.loggers},
             raise_on_error=False,
         )
 

@@ -8,7 +8,9 @@ from ml_platform.assets.common import Pipeline
 from ml_platform.jobs import PipelineJobs
 
 
-def pipeline_schedules(pipeline: Pipeline, jobs: PipelineJobs, running: bool) -> list[dg.ScheduleDefinition]:
+def pipeline_schedules(
+    pipeline: Pipeline, jobs: PipelineJobs, running: bool
+) -> list[dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition]:
     status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
     return [
         dg.build_schedule_from_partitioned_job(

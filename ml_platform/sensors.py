@@ -1,6 +1,5 @@
 """The deploy sensor: turns deploy-gate evaluations into deploy runs (pass) or rejection tags (fail)."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -31,16 +30,22 @@ def deploy_sensor(pipeline: Pipeline, jobs: PipelineJobs) -> dg.SensorDefinition
         description="On a passing deploy_gate for a version that is not live, launch the deploy job "
         "(once per version); on a rejection, tag the version validation_status=rejected with reasons.",
     )
-    def _deploy_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowRegistry) -> dg.SensorResult | dg.SkipReason:
+    def _deploy_sensor(
+        context: dg.SensorEvaluationContext, mlflow: MlflowRegistry
+    ) -> dg.SensorResult | dg.SkipReason:
         cursor = int(context.cursor or 0)
         history = context.instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
-        new = sorted((r for r in history if r.id > cursor and r.status in _DONE and r.event), key=lambda r: r.id)
+        new = sorted(
+            (r for r in history if r.id > cursor and r.status in _DONE and r.event), key=lambda r: r.id
+        )
         if not new:
             return dg.SkipReason(f"no new {check_key.name} evaluations after record {cursor}")
         requests: list[dg.RunRequest] = []
         notes: list[str] = []
         for record in new:
             evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+            if not isinstance(evaluation, dg.AssetCheckEvaluation):
+                continue
             metadata = dict(evaluation.metadata)
             version = _text(metadata, "model_version")
             if version is None:
@@ -48,7 +53,9 @@ def deploy_sensor(pipeline: Pipeline, jobs: PipelineJobs) -> dg.SensorDefinition
                 continue
             if not evaluation.passed:
                 reasons = evaluation.description or _text(metadata, "reasons") or "gate failed"
-                mlflow.tag_version(name, version, {"validation_status": "rejected", "rejection_reason": reasons})
+                mlflow.tag_version(
+                    name, version, {"validation_status": "rejected", "rejection_reason": reasons}
+                )
                 notes.append(f"v{version} rejected: {reasons}")
                 continue
             champion = mlflow.version_by_alias(name, "champion")

@@ -36,7 +36,9 @@ def _version_info(registry: MlflowRegistry, mv: Any) -> dict[str, Any]:
     }
 
 
-def pipeline_status(spec: PipelineSpec, registry: MlflowRegistry, instance: dg.DagsterInstance) -> dict[str, Any]:
+def pipeline_status(
+    spec: PipelineSpec, registry: MlflowRegistry, instance: dg.DagsterInstance
+) -> dict[str, Any]:
     pipeline = Pipeline(spec)
     name = spec.model_name
     champion = registry.version_by_alias(name, "champion")
@@ -49,7 +51,7 @@ def pipeline_status(spec: PipelineSpec, registry: MlflowRegistry, instance: dg.D
                 None
                 if event is None
                 else {
-                    "at": dt.datetime.fromtimestamp(event.timestamp, dt.timezone.utc).isoformat(timespec="seconds"),
+                    "at": dt.datetime.fromtimestamp(event.timestamp, dt.UTC).isoformat(timespec="seconds"),
                     "run_id": event.run_id,
                     "partition": event.dagster_event.partition if event.dagster_event else None,
                 }
@@ -63,27 +65,48 @@ def pipeline_status(spec: PipelineSpec, registry: MlflowRegistry, instance: dg.D
     }
 
 
-def collect_status(specs: Sequence[PipelineSpec], registry: MlflowRegistry, instance: dg.DagsterInstance) -> list[dict[str, Any]]:
+def collect_status(
+    specs: Sequence[PipelineSpec], registry: MlflowRegistry, instance: dg.DagsterInstance
+) -> list[dict[str, Any]]:
     return [pipeline_status(s, registry, instance) for s in specs]
 
 
-def render_text(statuses: Sequence[dict[str, Any]], metric_names: Sequence[str] = ("roc_auc", "log_loss", "brier", "rmse", "mae", "r2")) -> str:
+def render_text(
+    statuses: Sequence[dict[str, Any]],
+    metric_names: Sequence[str] = ("roc_auc", "log_loss", "brier", "rmse", "mae", "r2"),
+) -> str:
     lines: list[str] = []
     for st in statuses:
         lines.append(f"== {st['pipeline']} (registered model '{st['model']}')")
         champ = st["champion"]
         if champ:
-            shown = ", ".join(f"{m} {champ['holdout_metrics'][m]:.4f}" for m in metric_names if m in champ["holdout_metrics"])
-            lines.append(f"champion: v{champ['version']} deployed {champ['deployed_at'] or '?'}; holdout {shown or 'n/a'}")
+            shown = ", ".join(
+                f"{m} {champ['holdout_metrics'][m]:.4f}"
+                for m in metric_names
+                if m in champ["holdout_metrics"]
+            )
+            lines.append(
+                f"champion: v{champ['version']} deployed {champ['deployed_at'] or '?'}; holdout {shown or 'n/a'}"
+            )
         else:
             lines.append("champion: none")
         chal = st["latest_challenger"]
         if chal:
             decision = chal["validation_status"] or chal["deploy_gate"] or "not evaluated"
-            lines.append(f"latest challenger: v{chal['version']} gate={chal['deploy_gate'] or '?'} status={decision}")
+            lines.append(
+                f"latest challenger: v{chal['version']} gate={chal['deploy_gate'] or '?'} status={decision}"
+            )
             if chal["gate_reasons"]:
                 lines.extend(f"  - {r}" for r in chal["gate_reasons"].split(" | "))
         lines.append("assets (latest materialization):")
         for key, info in st["assets"].items():
-            lines.append(f"  {key:<40} " + ("never" if info is None else f"{info['at']} run {info['run_id'][:8]}" + (f" partition {info['partition']}" if info["partition"] else "")))
+            lines.append(
+                f"  {key:<40} "
+                + (
+                    "never"
+                    if info is None
+                    else f"{info['at']} run {info['run_id'][:8]}"
+                    + (f" partition {info['partition']}" if info["partition"] else "")
+                )
+            )
     return "\n".join(lines)

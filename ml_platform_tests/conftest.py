@@ -53,7 +53,9 @@ def make_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         instance = ctx.__enter__()
         stack.append(ctx)
         defs = build_definitions([spec], env)
-        return World(spec, env, instance, defs, Lifecycle(defs, instance, Pipeline(spec), log_level="WARNING"))
+        return World(
+            spec, env, instance, defs, Lifecycle(defs, instance, Pipeline(spec), log_level="WARNING")
+        )
 
     yield _make
     for ctx in reversed(stack):

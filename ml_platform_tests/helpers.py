@@ -90,7 +90,17 @@ def write_synthetic_landing(landing: Path, days: int = 20, stores: int = 8, seed
         price = rng.uniform(1, 10, stores)
         promo = rng.integers(0, 2, stores)
         names = list(effect)
-        units = [effect[s] - 3 * p + 15 * q + rng.normal(0, 2) for s, p, q in zip(names, price, promo, strict=True)]
+        units = [
+            effect[s] - 3 * p + 15 * q + rng.normal(0, 2) for s, p, q in zip(names, price, promo, strict=True)
+        ]
         pd.DataFrame(
-            {"store": names, "year": day.year, "month": day.month, "day": day.day, "price": price, "promo": promo, "units": units}
+            {
+                "store": names,
+                "year": day.year,
+                "month": day.month,
+                "day": day.day,
+                "price": price,
+                "promo": promo,
+                "units": units,
+            }
         ).to_csv(landing / "sales" / f"{day.isoformat()}.csv", index=False)

@@ -1,6 +1,5 @@
 """Cleaned assets: typed, validated, deduplicated rows; bad rows quarantined with reasons."""
 
-
 import dagster as dg
 import pandas as pd
 

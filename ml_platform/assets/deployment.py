@@ -1,7 +1,6 @@
 """Deployment: move alias ``champion`` to a gate-approved version, export it, smoke-test it, and
 roll back if the smoke test fails. The registry alias is the single source of truth."""
 
-
 import datetime as dt
 from typing import Any
 
@@ -89,21 +88,36 @@ def deployment_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 mlflow.set_alias(name, "previous_champion", str(before.version))
             elif previous:
                 mlflow.delete_alias(name, "previous_champion")
-            mlflow.tag_version(name, version, {"validation_status": "smoke_failed", "smoke_error": str(exc)[:500]})
+            mlflow.tag_version(
+                name, version, {"validation_status": "smoke_failed", "smoke_error": str(exc)[:500]}
+            )
             raise dg.Failure(
                 f"deploying {name} v{version} failed its smoke test and was rolled back "
                 f"(champion: {previous or 'none'}): {exc}"
             ) from exc
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         mlflow.tag_version(
-            name, version, {"validation_status": "deployed", "deployed_at": now, "deployed_by_run": context.run.run_id}
+            name,
+            version,
+            {"validation_status": "deployed", "deployed_at": now, "deployed_by_run": context.run.run_id},
         )
-        metadata: dict[str, Any] = {"champion_version": version, "previous_champion": previous or "none", "export_path": exported}
+        metadata: dict[str, Any] = {
+            "champion_version": version,
+            "previous_champion": previous or "none",
+            "export_path": exported,
+        }
         url = mlflow.version_url(name, version)
         if url:
             metadata["mlflow_model_version"] = dg.MetadataValue.url(url)
         return dg.Output(
-            {"model_name": name, "version": version, "previous": previous, "deployed_at": now, "export_path": exported, "status": "deployed"},
+            {
+                "model_name": name,
+                "version": version,
+                "previous": previous,
+                "deployed_at": now,
+                "export_path": exported,
+                "status": "deployed",
+            },
             metadata=metadata,
         )
 

@@ -1,6 +1,5 @@
 """The evaluation report: challenger, champion and a naive baseline on the same time-based holdout."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -63,9 +62,17 @@ def report_markdown(spec: PipelineSpec, report: dict[str, Any]) -> str:
         for n in names:
             value = report["metrics"][n].get(k)
             ci = report["ci"].get(n, {}).get(k)
-            cells.append("" if value is None else f"{value:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
+            cells.append(
+                "" if value is None else f"{value:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+            )
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    lines += ["", f"#### {metric} per slice", "", "| slice | value | n | challenger | champion |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"#### {metric} per slice",
+        "",
+        "| slice | value | n | challenger | champion |",
+        "|---|---|---|---|---|",
+    ]
     champ = {(r["slice"], r["value"]): r[metric] for r in report["slices"].get("champion", [])}
     for row in report["slices"]["challenger"]:
         other = champ.get((row["slice"], row["value"]))
@@ -94,10 +101,15 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         "holdout: metrics with bootstrap CIs and per-slice metrics. Gated by `deploy_gate`.",
     )
     def _report(
-        context: dg.AssetExecutionContext, mlflow: MlflowRegistry, model: dict[str, Any], features: pd.DataFrame
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowRegistry,
+        model: dict[str, Any],
+        features: pd.DataFrame,
     ) -> dg.Output[dict[str, Any]]:
         holdout_keys = model["holdout_partitions"]
-        holdout = labelled(spec, features[features[PARTITION_COLUMN].isin(holdout_keys)]).reset_index(drop=True)
+        holdout = labelled(spec, features[features[PARTITION_COLUMN].isin(holdout_keys)]).reset_index(
+            drop=True
+        )
         missing = sorted(set(holdout_keys) - set(holdout[PARTITION_COLUMN].unique()))
         if missing:
             raise dg.Failure(f"holdout partitions without labelled rows: {missing[:5]}")
@@ -114,7 +126,9 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 "model_name": spec.model_name,
                 "challenger_version": str(model["version"]),
                 "challenger_run_id": model["run_id"],
-                "champion_version": str(champ_version.version) if champion is not None else None,
+                "champion_version": str(champ_version.version)
+                if champ_version is not None and champion is not None
+                else None,
                 "holdout_window": f"{holdout_keys[0]}..{holdout_keys[-1]}",
                 "gate_metric": spec.gate.metric,
                 "smoke_sample": holdout[spec.features.model_columns]

@@ -1,6 +1,5 @@
 """Features: one row per main-table row, only information known at prediction time."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -27,7 +26,9 @@ def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         f"({len(spec.features.model_columns)} columns), plus the label `{spec.target.name}` and "
         "slice columns. Leak-free: only what is known before prediction time.",
     )
-    def _features(context: dg.AssetExecutionContext, main: pd.DataFrame, **aux: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    def _features(
+        context: dg.AssetExecutionContext, main: pd.DataFrame, **aux: pd.DataFrame
+    ) -> dg.Output[pd.DataFrame]:
         frame = build_features(spec, main, aux)
         label = spec.target.name
         return dg.Output(
@@ -36,7 +37,9 @@ def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 "dagster/row_count": len(frame),
                 "rows_with_label": int(frame[label].notna().sum()),
                 "rows_without_label": int(frame[label].isna().sum()),
-                "positive_rate": float(frame[label].mean()) if spec.task == "classification" and len(frame) else 0.0,
+                "positive_rate": float(frame[label].mean())
+                if spec.task == "classification" and len(frame)
+                else 0.0,
                 "partitions": partition_label(context),
                 "dagster/column_schema": dg.TableSchema(
                     columns=[dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()]

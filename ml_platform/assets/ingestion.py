@@ -1,6 +1,5 @@
 """Raw assets: each table as delivered by the pipeline's source, one daily partition at a time."""
 
-
 import hashlib
 
 import dagster as dg

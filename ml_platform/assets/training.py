@@ -1,7 +1,6 @@
 """The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
 logged to MLflow and registered as a new version aliased ``challenger``."""
 
-
 import datetime as dt
 import time
 from typing import Any
@@ -35,7 +34,7 @@ def resolve_windows(pipeline: Pipeline, present: list[str], as_of: str | None) -
     if spec.training.as_of and not as_of:
         end = spec.training.as_of
     windows = split_windows(
-        pipeline.partitions_def.get_partition_keys(),
+        list(pipeline.partitions_def.get_partition_keys()),
         spec.training.window_partitions,
         spec.training.holdout_partitions,
         end,
@@ -73,7 +72,9 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         train = labelled(spec, features[features[PARTITION_COLUMN].isin(windows.train)])
         params = {**spec.estimator.params, **config.hyperparameters}
         context.log.info(f"training on {len(train)} rows, {windows.train_range}; params {params}")
-        model = make_pipeline(spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params)
+        model = make_pipeline(
+            spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params
+        )
         started = time.perf_counter()
         X, y = train[cols], train[spec.target.name].to_numpy()
         model.fit(X, y)

@@ -65,7 +65,7 @@ def _coerce(series: pd.Series, col: ColumnSpec) -> pd.Series:
     if col.dtype == "datetime":
         return pd.to_datetime(series, errors="coerce")
     if col.dtype == "bool":
-        return series.map({True: True, False: False, "true": True, "false": False, 1: True, 0: False})
+        return series.map({True: True, False: False, "true": True, "false": False})
     return series.where(series.isna(), series.astype(str))
 
 

@@ -34,13 +34,13 @@ def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
     raw = main[spec.target.column].astype(float)
     if spec.task == "classification":
         assert spec.target.greater_than is not None
-        return pd.Series(np.where(raw.isna(), np.nan, (raw > spec.target.greater_than).astype(float)), index=main.index)
+        return pd.Series(
+            np.where(raw.isna(), np.nan, (raw > spec.target.greater_than).astype(float)), index=main.index
+        )
     return raw
 
 
-def build_features(
-    spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]
-) -> pd.DataFrame:
+def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Model columns + slice columns + label + partition, one row per row of ``main``."""
     built = BUILDERS[spec.features.builder](main, aux, spec.features.options)
     wanted = list(dict.fromkeys([*spec.features.model_columns, *spec.features.slice_columns]))

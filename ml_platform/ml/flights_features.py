@@ -163,9 +163,7 @@ def weather_before_departure(flights: pd.DataFrame, weather: pd.DataFrame) -> pd
     sched_hour = scheduled_departure(flights).dt.floor("h") - pd.Timedelta(hours=1)
     keys = pd.DataFrame({"origin": flights["origin"].to_numpy(), "_obs_hour": sched_hour.to_numpy()})
     wx = weather.copy()
-    wx["_obs_hour"] = pd.to_datetime(
-        dict(year=wx["year"], month=wx["month"], day=wx["day"], hour=wx["hour"])
-    )
+    wx["_obs_hour"] = pd.to_datetime(dict(year=wx["year"], month=wx["month"], day=wx["day"], hour=wx["hour"]))
     wx = wx.drop_duplicates(["origin", "_obs_hour"], keep="last")
     cols = ["origin", "_obs_hour", *WEATHER_COLUMNS]
     joined = keys.merge(wx[cols], on=["origin", "_obs_hour"], how="left")

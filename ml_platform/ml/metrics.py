@@ -84,7 +84,13 @@ def bootstrap_ci(
 
 
 def slice_metrics(
-    task: str, frame: pd.DataFrame, y: np.ndarray, scores: np.ndarray, slice_columns: list[str], metric: str, min_rows: int = 30
+    task: str,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    scores: np.ndarray,
+    slice_columns: list[str],
+    metric: str,
+    min_rows: int = 30,
 ) -> pd.DataFrame:
     """``metric`` per value of each slice column (slices under ``min_rows`` or one class are skipped)."""
     fn = metric_table(task)[metric]
@@ -97,7 +103,14 @@ def slice_metrics(
             mask = values == value
             if mask.sum() < min_rows or (task == "classification" and len(np.unique(y[mask])) < 2):
                 continue
-            rows.append({"slice": column, "value": str(value), "n": int(mask.sum()), metric: fn(y[mask], scores[mask])})
+            rows.append(
+                {
+                    "slice": column,
+                    "value": str(value),
+                    "n": int(mask.sum()),
+                    metric: fn(y[mask], scores[mask]),
+                }
+            )
     return pd.DataFrame(rows, columns=["slice", "value", "n", metric])
 
 

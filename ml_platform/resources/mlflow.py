@@ -56,7 +56,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         location = None
         if self.artifact_root:
             root = self.artifact_root
-            location = Path(root, name).resolve().as_uri() if "://" not in root else f"{root.rstrip('/')}/{name}"
+            location = (
+                Path(root, name).resolve().as_uri() if "://" not in root else f"{root.rstrip('/')}/{name}"
+            )
         return str(client.create_experiment(name, artifact_location=location))
 
     # -- registry -------------------------------------------------------------------------------
@@ -154,10 +156,10 @@ class MlflowRegistry(dg.ConfigurableResource):
         client = self.client()
         for key, value in metrics.items():
             client.log_metric(run_id, key, float(value))
-        for name, text in texts.items():
-            client.log_text(run_id, text, name)
-        for key, value in (tags or {}).items():
-            client.set_tag(run_id, key, value)
+        for artifact_file, text in texts.items():
+            client.log_text(run_id, text, artifact_file)
+        for tag, tag_value in (tags or {}).items():
+            client.set_tag(run_id, tag, tag_value)
 
     # -- links ----------------------------------------------------------------------------------
     def run_url(self, experiment_id: str, run_id: str) -> str | None:

@@ -130,7 +130,9 @@ class LandingDirSource(DataSource):
         while day <= end:
             file = self._find(Path(self.path) / table / day.isoformat())
             if file is None:
-                raise SourceError(f"landing source: no delivery for table '{table}' on {day} under {self.path}")
+                raise SourceError(
+                    f"landing source: no delivery for table '{table}' on {day} under {self.path}"
+                )
             frame = self._read(file)
             frame[PARTITION_COLUMN] = day.isoformat()
             frame[SOURCE_COLUMN] = file.resolve().as_uri()

@@ -33,7 +33,9 @@ class ParquetIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}"
+            )
         _atomic_write(path, obj.to_parquet(index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
@@ -51,7 +53,10 @@ class ParquetIOManager(dg.UPathIOManager):
             part = parts.get(key, obj.iloc[0:0])
             self.dump_to_path(context, part.reset_index(drop=True), path)
         context.add_output_metadata(
-            {"partitions_written": len(paths), "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent))}
+            {
+                "partitions_written": len(paths),
+                "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
+            }
         )
 
     def load_input(self, context: dg.InputContext) -> Any:

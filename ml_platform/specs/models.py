@@ -169,7 +169,11 @@ class PipelineSpec(_Strict):
         if (self.gate.metric in higher) != (self.gate.min_value is not None):
             raise ValueError(
                 f"gate.metric '{self.gate.metric}' is "
-                + ("higher-is-better: use min_value" if self.gate.metric in higher else "lower-is-better: use max_value")
+                + (
+                    "higher-is-better: use min_value"
+                    if self.gate.metric in higher
+                    else "lower-is-better: use max_value"
+                )
             )
         classification_metrics = {"roc_auc", "log_loss", "brier"}
         if (self.gate.metric in classification_metrics) != (self.task == "classification"):

@@ -120,7 +120,9 @@ def test_deploy_sensor_requests_one_deploy_and_never_twice(world, first_train) -
     assert request.run_key == "deploy-flights_delay-v1"
     assert request.run_config["ops"]["flights_delay__deployment"]["config"]["version"] == "1"
     # the same evaluation seen again (cursor advanced): no second run
-    again = sensor(dg.build_sensor_context(instance=world.instance, cursor=result.cursor, resources=resources))
+    again = sensor(
+        dg.build_sensor_context(instance=world.instance, cursor=result.cursor, resources=resources)
+    )
     assert isinstance(again, dg.SkipReason)
 
 

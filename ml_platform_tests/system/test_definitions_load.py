@@ -25,8 +25,14 @@ def test_definitions_resolve_every_job_sensor_and_schedule(tmp_path, monkeypatch
         "flights_delay_train",
         "flights_delay_deploy",
     }
-    assert loaded.resolve_sensor_def("flights_delay_deploy_sensor").default_status == dg.DefaultSensorStatus.RUNNING
-    schedules = {n: loaded.resolve_schedule_def(n) for n in ("flights_delay_weekly_retrain", "flights_delay_daily_ingest")}
+    assert (
+        loaded.resolve_sensor_def("flights_delay_deploy_sensor").default_status
+        == dg.DefaultSensorStatus.RUNNING
+    )
+    schedules = {
+        n: loaded.resolve_schedule_def(n)
+        for n in ("flights_delay_weekly_retrain", "flights_delay_daily_ingest")
+    }
     assert schedules["flights_delay_weekly_retrain"].cron_schedule == "0 3 * * 1"
     assert schedules["flights_delay_daily_ingest"].default_status == dg.DefaultScheduleStatus.STOPPED
     check_keys = {k.name for k in loaded.resolve_asset_graph().asset_check_keys}
@@ -38,7 +44,11 @@ def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     out = subprocess.run(
         [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Validation successful" in out.stdout + out.stderr
@@ -58,6 +68,8 @@ def test_import_reads_no_environment_and_loads_no_mlflow(tmp_path) -> None:
         "import ml_platform.definitions\n"
         "print('mlflow' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

@@ -24,7 +24,11 @@ def demo_home(tmp_path_factory) -> dict[str, str]:
     env = {**os.environ, "ML_PLATFORM_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
     out = subprocess.run(
         [CLI, "demo", "--start", "2013-01-01", "--end", "2013-02-28"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     env["DEMO_STDOUT"] = out.stdout
@@ -40,7 +44,9 @@ def test_demo_deploys_a_champion_and_rejects_the_weakened_challenger(demo_home) 
 
 
 def test_status_json_reads_the_same_instance_and_registry(demo_home) -> None:
-    out = subprocess.run([CLI, "status", "--json"], cwd=ROOT, env=demo_home, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [CLI, "status", "--json"], cwd=ROOT, env=demo_home, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     (status,) = json.loads(out.stdout)
     assert status["champion"]["version"] == "1"
@@ -48,7 +54,9 @@ def test_status_json_reads_the_same_instance_and_registry(demo_home) -> None:
     assert status["champion"]["deployed_at"]
     challenger = status["latest_challenger"]
     assert challenger["version"] == "2" and challenger["validation_status"] == "rejected"
-    assert any("below the threshold" in r or "does not beat" in r for r in challenger["gate_reasons"].split(" | "))
+    assert any(
+        "below the threshold" in r or "does not beat" in r for r in challenger["gate_reasons"].split(" | ")
+    )
     assets = status["assets"]
     assert assets["flights_delay/features"]["partition"] == "2013-02-28"
     assert assets["flights_delay/deployment"] is not None

@@ -18,10 +18,16 @@ def tables() -> dict[str, pd.DataFrame]:
     flights = read_table("flights")
     day = flights[(flights.month == 3) & (flights.day == 8)].reset_index(drop=True)
     weather = read_table("weather")
-    return {"day": day, "weather": weather[(weather.month == 3) & (weather.day == 8)], "planes": read_table("planes")}
+    return {
+        "day": day,
+        "weather": weather[(weather.month == 3) & (weather.day == 8)],
+        "planes": read_table("planes"),
+    }
 
 
-def features(t: dict[str, pd.DataFrame], day: pd.DataFrame | None = None, weather: pd.DataFrame | None = None) -> pd.DataFrame:
+def features(
+    t: dict[str, pd.DataFrame], day: pd.DataFrame | None = None, weather: pd.DataFrame | None = None
+) -> pd.DataFrame:
     return build_flight_features(
         t["day"] if day is None else day, t["weather"] if weather is None else weather, t["planes"]
     )

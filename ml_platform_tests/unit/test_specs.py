@@ -46,7 +46,7 @@ def test_unreadable_spec_is_a_clear_error(tmp_path) -> None:
 
 def test_second_spec_builds_its_own_prefixed_assets(tmp_path) -> None:
     spec = synthetic_regression_spec(tmp_path)
-    defs = build_definitions([spec], local_environment(tmp_path / 'home'))
+    defs = build_definitions([spec], local_environment(tmp_path / "home"))
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert "synthetic_demand/raw_sales" in keys
     assert "synthetic_demand/model" in keys
