@@ -20,9 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml deploy/local/dagster_storage.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cat dagster.yaml deploy/local/dagster_storage.yaml > $(DAGSTER_HOME)/dagster.yaml
 
 ## demo: the whole lifecycle headless on the embedded default (starts from a fresh .ml_platform)
 demo: $(STAMP)

@@ -8,7 +8,7 @@ set -euo pipefail
 : "${MLFLOW_PORT:=5000}"
 export ML_PLATFORM_HOME DAGSTER_HOME
 mkdir -p "$DAGSTER_HOME" "$ML_PLATFORM_HOME/mlartifacts"
-[ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || cat dagster.yaml deploy/local/dagster_storage.yaml > "$DAGSTER_HOME/dagster.yaml"
 
 env --default-signal=INT,TERM mlflow server --host 127.0.0.1 --port "$MLFLOW_PORT" \
   --backend-store-uri "sqlite:///$ML_PLATFORM_HOME/mlflow.db" \
