@@ -6,7 +6,6 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
