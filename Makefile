@@ -10,7 +10,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export MLFLOW_ENABLE_TELEMETRY ?= false
 export DO_NOT_TRACK ?= true
 
-.PHONY: install demo dev status test lint fmt constraints clean
+.PHONY: install demo dev status test lint fmt constraints clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check ml_platform ml_platform_tests
-	$(BIN)/ruff format --check ml_platform ml_platform_tests
+	$(BIN)/ruff check ml_platform ml_platform_tests bench
+	$(BIN)/ruff format --check ml_platform ml_platform_tests bench
 	$(BIN)/mypy ml_platform
 
 fmt: $(STAMP)
@@ -55,3 +55,7 @@ constraints: $(STAMP)
 
 clean:
 	rm -rf $(ML_PLATFORM_HOME) .pytest_cache .mypy_cache .ruff_cache
+
+## bench: benchmarks (not tests) → docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
