@@ -81,3 +81,12 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def with_source(spec: Any, kind: str, options: dict[str, Any], **extra: Any) -> Any:
+    """``spec`` re-validated with another ``source`` section (switching source is a spec change)."""
+    from ml_platform.specs import parse_spec
+
+    data = spec.model_dump(mode="json")
+    data["source"] = {"kind": kind, "options": options, **extra}
+    return parse_spec(data)

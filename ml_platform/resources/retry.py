@@ -66,8 +66,6 @@ def call_with_retries(
             if kind is None:
                 raise
         if kind is not TransientSourceError:
-            if isinstance(error, PermanentSourceError):
-                raise error
             raise PermanentSourceError(f"{what}: permanent failure, not retried: {error}") from error
         if attempt >= policy.max_retries:
             raise TransientSourceError(
