@@ -122,7 +122,9 @@ def test_http_permanent_faults_fail_fast(landing: Path, token: str, day: dt.date
     assert "not retried" in text and len(server.requests) == 1 and elapsed < 5
 
 
-def _materialize_raw(landing: Path, home: Path, server: LandingApiServer) -> dg.ExecuteInProcessResult:
+def _materialize_raw(landing: Path, home: Path, failures: int) -> dg.ExecuteInProcessResult:
+    """The raw asset from an API answering 503 ``failures`` times (spec: 2 retries)."""
+    server = _server(landing, "503", failures=failures)
     spec = with_source(
         synthetic_regression_spec(landing, days=6),
         "http",
@@ -130,24 +132,23 @@ def _materialize_raw(landing: Path, home: Path, server: LandingApiServer) -> dg.
         retry={"max_retries": 2, "base_delay_seconds": 0.01},
     )
     pipeline = Pipeline(spec)
-    with dg.instance_for_test() as instance:
-        return dg.materialize(
-            [raw_asset(pipeline, spec.main_table)],
-            partition_key=DAY.isoformat(),
-            resources=dict(local_environment(home).resources([spec])),
-            instance=instance,
-            raise_on_error=False,
-        )
+    try:
+        with dg.instance_for_test() as instance:
+            return dg.materialize(
+                [raw_asset(pipeline, spec.main_table)],
+                partition_key=DAY.isoformat(),
+                resources=dict(local_environment(home).resources([spec])),
+                instance=instance,
+                raise_on_error=False,
+            )
+    finally:
+        server.stop()
 
 
 def test_raw_asset_recovers_from_a_flaky_api_with_the_spec_retry_settings(
     landing: Path, tmp_path: Path
 ) -> None:
-    server = _server(landing, "503", failures=2)
-    try:
-        result = _materialize_raw(landing, tmp_path, server)
-    finally:
-        server.stop()
+    result = _materialize_raw(landing, tmp_path, failures=2)
     assert result.success
     assert len(result.output_for_node("synthetic_demand__raw_sales")) == 8
 
@@ -155,11 +156,7 @@ def test_raw_asset_recovers_from_a_flaky_api_with_the_spec_retry_settings(
 def test_raw_asset_fails_with_source_day_and_cause_when_retries_run_out(
     landing: Path, tmp_path: Path
 ) -> None:
-    server = _server(landing, "503", failures=5)
-    try:
-        result = _materialize_raw(landing, tmp_path, server)
-    finally:
-        server.stop()
+    result = _materialize_raw(landing, tmp_path, failures=5)
     assert not result.success
     (failure,) = result.get_step_failure_events()
     message = failure.step_failure_data.error.message  # type: ignore[union-attr]
