@@ -106,6 +106,8 @@ class SqlSource(DaySource):
         )
         query = query.group_by(*keys)
         what = f"sql source {self.uri(table)}, table '{table}', listing days"
+        if not self._retrying(lambda: sa.inspect(self.engine()).has_table(table, self.db_schema), what):
+            return {}  # nothing delivered yet
         rows = self._retrying(lambda: self._read_rows(query), what)
         found: dict[str, str] = {}
         for row in rows:
