@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ml_platform.assets.common import Pipeline
 from ml_platform.assets.training import resolve_windows
@@ -24,17 +26,60 @@ def blocking_check_keys(
     )
 
 
-def failed_blocking_checks(
-    instance: dg.DagsterInstance, checks: Sequence[dg.AssetCheckKey], partitions: set[str]
+def _run_partitions(
+    instance: dg.DagsterInstance, run_id: str, partitions_def: dg.PartitionsDefinition
 ) -> list[str]:
-    """``partition: check`` for each partition whose latest evaluation of a blocking check failed."""
+    """The partitions a run covered (its partition tag, or a single-run backfill's range)."""
+    run = instance.get_run_by_id(run_id)
+    tags = run.tags if run else {}
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if start and end:
+        return list(partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
+    return []
+
+
+def failed_blocking_checks(
+    instance: dg.DagsterInstance,
+    checks: Sequence[dg.AssetCheckKey],
+    partitions: set[str],
+    partitions_def: dg.PartitionsDefinition,
+) -> list[str]:
+    """``partition: check`` for each partition whose latest evaluation of a blocking check failed.
+
+    Evaluations yielded inside a partitioned run may be stored without a partition: the run's
+    partition (or range) is used then."""
     failed = []
+    runs: dict[str, list[str]] = {}
     for check in checks:
         latest: dict[str, bool] = {}
         for record in instance.event_log_storage.get_asset_check_execution_history(check, limit=1000):
-            if record.partition in partitions and record.partition not in latest and record.status in _DONE:
-                latest[record.partition] = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
+            if record.status not in _DONE:
+                continue
+            if record.partition:
+                covered = [record.partition]
+            else:
+                covered = runs.setdefault(
+                    record.run_id, _run_partitions(instance, record.run_id, partitions_def)
+                )
+            for partition in covered:
+                if partition in partitions and partition not in latest:
+                    latest[partition] = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
         failed += [f"{p}: {check.asset_key.path[-1]}.{check.name}" for p, ok in latest.items() if not ok]
+    return sorted(failed)
+
+
+def failed_ingests(instance: dg.DagsterInstance, pipeline: Pipeline, partitions: set[str]) -> list[str]:
+    """``partition: asset`` where the latest attempt to materialize a raw/cleaned partition failed
+    (e.g. an unreadable re-delivery: the older features still exist but are no longer the truth)."""
+    failed = []
+    for table in (t for t in pipeline.tables if t.partitioned):
+        for key in (pipeline.raw_key(table), pipeline.cleaned_key(table)):
+            status = instance.get_status_by_partition(key, sorted(partitions), pipeline.partitions_def) or {}
+            failed += [
+                f"{p}: {key.path[-1]} failed" for p, s in status.items() if s == AssetPartitionStatus.FAILED
+            ]
     return sorted(failed)
 
 
@@ -78,11 +123,12 @@ def retrain_sensor(
         except ValueError as exc:
             return dg.SensorResult(skip_reason=f"{len(pending)} new partitions, but {exc}", cursor=cursor)
         blocked = failed_blocking_checks(
-            context.instance, checks, set(windows.train + windows.holdout) | pending
+            context.instance, checks, set(windows.train + windows.holdout) | pending, pipeline.partitions_def
         )
+        blocked += failed_ingests(context.instance, pipeline, set(windows.train + windows.holdout) | pending)
         if blocked:
             return dg.SensorResult(
-                skip_reason=f"not retraining past failed blocking check(s): {', '.join(blocked[:5])}",
+                skip_reason=f"not retraining past failed blocking check(s) / ingests: {', '.join(blocked[:5])}",
                 cursor=cursor,
             )
         span = f"{min(pending)}..{max(pending)}"

@@ -19,6 +19,7 @@ from ml_platform.environments import local_environment
 from ml_platform.http_api import LandingApiServer
 from ml_platform.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
 from ml_platform_tests.helpers import synthetic_regression_spec
+from ml_platform_tests.sensor_driver import SensorDriver
 from ml_platform_tests.source_fixtures import (  # noqa: F401
     moto_endpoint,
     postgres_url,
@@ -47,7 +48,7 @@ def sales_day(day: dt.date, units: float = 10.0) -> pd.DataFrame:
 def kind_setup(
     request: pytest.FixtureRequest,
     tmp_path: Path,
-    moto_endpoint: str,
+    moto_endpoint: str,  # noqa: F811
     postgres_url: str,  # noqa: F811
 ) -> Iterator[tuple[str, dict[str, Any], Publisher]]:
     label = request.param
@@ -77,33 +78,16 @@ def kind_setup(
         )
 
 
-class SensorDriver:
-    """Evaluate one pipeline's new-data sensor repeatedly, carrying the cursor like the daemon."""
-
-    def __init__(self, spec: Any, home: Path, instance: dg.DagsterInstance) -> None:
-        env = local_environment(home)
-        self.defs = build_definitions([spec], env)
-        self.sensor = self.defs.resolve_sensor_def(f"{spec.name}_new_data_sensor")
-        self.resources = dict(env.resources([spec]))
-        self.instance, self.cursor = instance, None
-
-    def tick(self) -> tuple[list[dg.RunRequest], str | None]:
-        with dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursor, resources=self.resources
-        ) as context:
-            result = self.sensor(context)
-        if isinstance(result, dg.SkipReason):
-            return [], result.skip_message
-        self.cursor = result.cursor or self.cursor
-        skip = result.skip_reason.skip_message if result.skip_reason else None
-        return list(result.run_requests or []), skip
+def driver_for(spec: Any, home: Path, instance: dg.DagsterInstance) -> SensorDriver:
+    env = local_environment(home)
+    return SensorDriver(build_definitions([spec], env), f"{spec.name}_new_data_sensor", instance)
 
 
 def test_sensor_requests_new_days_and_redeliveries_exactly_once(kind_setup, tmp_path: Path) -> None:
     kind, options, publisher = kind_setup
     spec = with_source(synthetic_regression_spec(tmp_path / "unused", days=20), kind, options)
     with dg.instance_for_test() as instance:
-        driver = SensorDriver(spec, tmp_path / "home", instance)
+        driver = driver_for(spec, tmp_path / "home", instance)
         requests, skip = driver.tick()
         assert requests == [] and skip and "no complete day delivered yet" in skip
 
@@ -145,7 +129,7 @@ def test_sensor_spreads_a_backlog_over_ticks(tmp_path: Path) -> None:
         sensor={"max_runs_per_tick": 3},
     )
     with dg.instance_for_test() as instance:
-        driver = SensorDriver(spec, tmp_path / "home", instance)
+        driver = driver_for(spec, tmp_path / "home", instance)
         batches = [[r.partition_key for r in driver.tick()[0]] for _ in range(4)]
     assert [len(b) for b in batches] == [3, 3, 1, 0]
     assert sorted(sum(batches, [])) == [(START + dt.timedelta(days=i)).isoformat() for i in range(7)]
