@@ -11,6 +11,7 @@ from typing import Any
 
 from ml_platform.resources.export import LocalExportTarget
 from ml_platform.resources.mlflow import MlflowRegistry
+from ml_platform.resources.notify import notifier_from_env
 from ml_platform.resources.source_factory import retry_fields
 from ml_platform.resources.sources import DataSource, LandingDirSource, Nycflights13Source
 from ml_platform.resources.storage import LocalJsonIOManager, LocalParquetIOManager
@@ -59,6 +60,7 @@ class Environment:
             "json_io_manager": LocalJsonIOManager(base_dir=str(self.home / "storage")),
             "mlflow": self.mlflow(),
             "export_target": LocalExportTarget(path=str(self.home / "exports")),
+            "notifier": notifier_from_env(os.environ, self.dagster_ui_url),
         }
         for spec in specs:
             resources[f"{spec.name}_source"] = self.source(spec)

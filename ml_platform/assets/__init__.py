@@ -14,6 +14,7 @@ from ml_platform.assets.training import model_asset
 from ml_platform.checks import deploy_gate_check
 from ml_platform.ingest_sensors import new_data_sensor
 from ml_platform.jobs import pipeline_jobs
+from ml_platform.notify_sensors import champion_alert, gate_rejection_alert, run_failure_alert
 from ml_platform.retrain_sensor import blocking_check_keys, retrain_sensor
 from ml_platform.schedules import pipeline_schedules
 from ml_platform.sensors import deploy_sensor
@@ -47,5 +48,8 @@ def pipeline_definitions(spec: PipelineSpec, *, schedules_running: bool = False)
             deploy_sensor(pipeline, jobs),
             new_data_sensor(pipeline, jobs),
             retrain_sensor(pipeline, jobs, blocking_check_keys(assets, cleaned)),
+            run_failure_alert(pipeline, jobs, assets),
+            gate_rejection_alert(pipeline),
+            champion_alert(pipeline),
         ],
     )
