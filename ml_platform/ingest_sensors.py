@@ -86,7 +86,8 @@ def new_data_sensor(pipeline: Pipeline, jobs: PipelineJobs) -> dg.SensorDefiniti
         "ingest run per new or re-delivered day (run key = day + delivery fingerprint).",
     )
     def _new_data(context: dg.SensorEvaluationContext, **resources: Any) -> dg.SensorResult | dg.SkipReason:
-        source: DataSource = resources[key]
+        # direct invocation passes required resources as keyword arguments, the daemon via context
+        source: DataSource = resources.get(key) or getattr(context.resources, key)
         where = source.uri(spec.main_table.table)
         state = _load(context.cursor)
         seen: dict[str, str] = state.get("days", {})

@@ -59,6 +59,11 @@ def test_new_data_flows_to_a_champion(world) -> None:  # type: ignore[no-untyped
     assert world.retrain.tick() == ([], "0 of 1 new feature partition(s) since the last retrain")
     world.life.tick_deploy_sensor()
     assert _champion(world) == "1"
+    # the same bytes delivered again (new mtime): a re-delivery, ingested again, leaves one new partition
+    file = world.landing / "sales" / f"{BAD_DAY}.csv"
+    file.write_bytes(file.read_bytes())
+    (again,), _ = world.new_data.tick()
+    assert again.partition_key == BAD_DAY.isoformat() and world.new_data.run(again).success
 
 
 @pytest.mark.parametrize("case", sorted(CORPUS))
@@ -101,8 +106,10 @@ def test_bad_redelivery_is_blocked_or_quarantined_and_never_reaches_the_champion
             assert len(quarantine) and quarantine["_reasons"].str.contains(text, regex=False).all()
         # nothing downstream of the blocked partition materialized
         assert _features_materializations(world, BAD_DAY) == features_before
-        retrain_requests, skip = world.retrain.tick()
+        retrain_requests, skip = world.retrain.tick()  # a new feature partition is pending, yet:
         assert retrain_requests == [] and skip is not None
+        assert skip.startswith("not retraining past failed blocking check(s) / ingests")
+        assert f"{BAD_DAY}: " in skip
         world.life.tick_deploy_sensor()
         assert _champion(world) == "1"
     finally:

@@ -63,6 +63,32 @@ def test_replay_to_file_feeds_the_new_data_sensor(tmp_path: Path) -> None:
         assert sensor.tick()[0] == []
 
 
+def test_new_data_sensor_evaluates_through_a_dagster_code_server(tmp_path: Path) -> None:
+    """The daemon's path (code server, resources from the context), via ``dagster sensor preview``."""
+    landing = tmp_path / "landing"
+    assert main(["replay", "--to", "file", "--days", "1", "--path", str(landing)]) == 0
+    defs_file = tmp_path / "landing_defs.py"
+    defs_file.write_text(
+        "from ml_platform.definitions import build_definitions\n"
+        "from ml_platform.environments import local_environment\n"
+        "from ml_platform_tests.helpers import short_flights_spec\n"
+        f"spec = short_flights_spec(source={{'kind': 'landing_dir', 'options': {{'path': {str(landing)!r}}}}})\n"
+        f"defs = build_definitions([spec], local_environment({str(tmp_path / 'home')!r}))\n"
+    )
+    (tmp_path / "dagster_home").mkdir()
+    dagster = str(Path(sys.executable).parent / "dagster")
+    done = subprocess.run(
+        [dagster, "sensor", "preview", "flights_delay_new_data_sensor", "-f", str(defs_file)],
+        env={**_cli_env(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster_home")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "run requests for 1 run(s)" in done.stdout  # the lookups come first
+
+
 def test_replay_to_http_serves_a_local_api_until_stopped(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
