@@ -55,6 +55,8 @@ class FaultyHandler(LandingApiHandler):
                 time.sleep(0.6)  # past the client's read timeout; the client has given up
                 self.close_connection = True
                 return None
+            if mode == "schema":
+                return self._send(200, {"rows": []})  # well-formed JSON, wrong shape
             return self._send(int(mode), {"error": "injected fault"})
         return super().do_GET()
 
@@ -120,6 +122,18 @@ def test_http_permanent_faults_fail_fast(landing: Path, token: str, day: dt.date
     text = str(err.value)
     assert f"HTTP {cause}" in text and day.isoformat() in text and "table 'sales'" in text
     assert "not retried" in text and len(server.requests) == 1 and elapsed < 5
+
+
+def test_http_wrong_body_shape_is_a_permanent_schema_fault(landing: Path) -> None:
+    server = _server(landing, "schema", failures=10)
+    try:
+        with pytest.raises(
+            PermanentSourceError, match=r"day 2024-01-02: permanent failure.*expected \{'records'"
+        ):
+            HttpSource(base_url=server.url, **FAST).fetch_days("sales", DAY, DAY, DATES)
+    finally:
+        server.stop()
+    assert len([r for r in server.requests if r.startswith("FAULT")]) == 1
 
 
 def _materialize_raw(landing: Path, home: Path, failures: int) -> dg.ExecuteInProcessResult:
