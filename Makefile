@@ -34,6 +34,13 @@ demo: $(STAMP)
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/dev.sh
 
+## replay: publish the bundled data into $(ML_PLATFORM_HOME)/landing, one day every REPLAY_INTERVAL s
+.PHONY: replay
+REPLAY_DAYS ?= 14
+REPLAY_INTERVAL ?= 10
+replay: $(STAMP)
+	$(BIN)/ml-platform replay --to file --days $(REPLAY_DAYS) --interval $(REPLAY_INTERVAL)
+
 status: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ml-platform status
 

@@ -40,6 +40,8 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
     cleaned_key = pipeline.cleaned_key(table)
     quarantine_key = pipeline.quarantine_key(table)
     schema = _schema_metadata(table)
+    dates = pipeline.spec.partitioning.date_columns
+    date_columns = dates if partitions and all(c in table.columns for c in dates) else None
 
     @dg.multi_asset(
         name=f"{pipeline.name}__clean_{table.name}",
@@ -89,7 +91,14 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
         label = partition_label(context) if partitions else "all"
         source = str(raw[SOURCE_COLUMN].iloc[0]) if SOURCE_COLUMN in raw and len(raw) else "?"
         try:
-            result = clean_table(raw, table, partition=label, source=source)
+            result = clean_table(
+                raw,
+                table,
+                partition=label,
+                source=source,
+                date_columns=date_columns,
+                require_rows=partitions is not None,
+            )
         except DataContractError as exc:
             yield dg.AssetCheckResult(
                 asset_key=cleaned_key, check_name="contract", passed=False, metadata={"error": str(exc)}

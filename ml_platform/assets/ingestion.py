@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.assets.common import Pipeline, day_range, partition_label
+from ml_platform.resources.retry import SourceError, TransientSourceError
 from ml_platform.resources.sources import DataSource
 from ml_platform.specs.models import TableSpec
 
@@ -36,13 +37,22 @@ def raw_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         source: DataSource = getattr(context.resources, pipeline.source_resource_key)
-        if partitions:
-            start, end = day_range(context)
-            frame = source.fetch_days(table.table, start, end, spec.partitioning.date_columns)
-            label = partition_label(context)
-        else:
-            frame = source.fetch_static(table.table)
-            label = "all"
+        label = partition_label(context) if partitions else "all"
+        try:
+            if partitions:
+                start, end = day_range(context)
+                frame = source.fetch_days(table.table, start, end, spec.partitioning.date_columns)
+            else:
+                frame = source.fetch_static(table.table)
+        except SourceError as exc:
+            raise dg.Failure(
+                description=str(exc),
+                metadata={
+                    "source": source.uri(table.table),
+                    "partitions": label,
+                    "fault": "transient" if isinstance(exc, TransientSourceError) else "permanent",
+                },
+            ) from exc
         context.log.info(f"{table.name}: {len(frame)} rows for {label} from {source.uri(table.table)}")
         return dg.Output(
             frame,
