@@ -1,11 +1,13 @@
 """Raw assets: each table as delivered by the pipeline's source, one daily partition at a time."""
 
+import datetime as dt
 import hashlib
 
 import dagster as dg
 import pandas as pd
 
-from ml_platform.assets.common import Pipeline, day_range, partition_label
+from ml_platform.assets.common import Pipeline, partition_label
+from ml_platform.assets.progress import Progress, chunked
 from ml_platform.resources.sources import DataSource
 from ml_platform.specs.models import TableSpec
 
@@ -37,8 +39,14 @@ def raw_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
     def _raw(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         source: DataSource = getattr(context.resources, pipeline.source_resource_key)
         if partitions:
-            start, end = day_range(context)
-            frame = source.fetch_days(table.table, start, end, spec.partitioning.date_columns)
+            days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+            progress = Progress(context.log, f"fetch {table.name}", len(days))
+            parts = []
+            for chunk in chunked(days):
+                part = source.fetch_days(table.table, chunk[0], chunk[-1], spec.partitioning.date_columns)
+                parts.append(part)
+                progress.advance(len(chunk), len(part))
+            frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
             label = partition_label(context)
         else:
             frame = source.fetch_static(table.table)

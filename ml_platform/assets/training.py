@@ -79,6 +79,10 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         X, y = train[cols], train[spec.target.name].to_numpy()
         model.fit(X, y)
         fit_seconds = time.perf_counter() - started
+        context.log.info(
+            f"fit {len(train):,} rows x {len(cols)} features over {len(windows.train)} partitions in "
+            f"{fit_seconds:.1f} s ({len(train) / max(fit_seconds, 1e-9):,.0f} rows/s)"
+        )
         train_metrics = point_metrics(spec.task, y, predict_scores(model, X, spec.task))
         tags = {
             "dagster_run_id": context.run.run_id,

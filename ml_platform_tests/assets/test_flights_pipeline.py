@@ -213,3 +213,15 @@ def test_each_version_has_a_model_card_with_the_gate_decision(world, first_train
         # the link back to Dagster: the run that trained this version
         assert run.data.tags["dagster_run_url"].endswith("/runs/" + run.data.tags["dagster_run_id"])
         assert mv.tags["deploy_gate_dagster_run_url"].startswith("http://")
+
+
+def test_single_run_backfill_logs_progress(world) -> None:
+    """Partitions done / total, elapsed and rows/s reach the Dagster run log for each stage."""
+    runs = world.instance.get_runs(dg.RunsFilter(job_name="flights_delay_ingest"))
+    messages = [e.user_message for e in world.instance.all_logs(runs[-1].run_id)]
+    for what in ("fetch flights", "clean flights", "fetch weather", "features flights_delay"):
+        lines = [m for m in messages if m.startswith(f"{what}: ")]
+        assert lines, f"no progress lines for {what}"
+        assert "59/59 partitions (100%)" in lines[-1] and "rows/s" in lines[-1]
+    fetch = [m for m in messages if m.startswith("fetch flights: ")]
+    assert len(fetch) >= 5 and fetch[0].startswith("fetch flights: 6/59 partitions")
