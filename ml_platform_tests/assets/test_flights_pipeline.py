@@ -213,6 +213,8 @@ def test_each_version_has_a_model_card_with_the_gate_decision(world, first_train
         # the link back to Dagster: the run that trained this version
         assert run.data.tags["dagster_run_url"].endswith("/runs/" + run.data.tags["dagster_run_id"])
         assert mv.tags["deploy_gate_dagster_run_url"].startswith("http://")
+    deployed = registry.model_version("flights_delay", "1").tags
+    assert deployed["deployed_by_run_url"].endswith("/runs/" + deployed["deployed_by_run"])
 
 
 def test_single_run_backfill_logs_progress(world) -> None:
