@@ -53,7 +53,7 @@ UI_SPEC_OVERRIDES = {
     "evaluation": {"bootstrap_samples": 20},
     "gate": {"min_value": 0.6},
 }
-BACKFILL_TIMEOUT = 300
+BACKFILL_TIMEOUT = 420  # seconds; about 150 on an idle machine, 240 under heavy load
 
 
 def _require_browser() -> None:
