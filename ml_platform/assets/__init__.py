@@ -12,7 +12,10 @@ from ml_platform.assets.features import features_asset
 from ml_platform.assets.ingestion import raw_asset
 from ml_platform.assets.training import model_asset
 from ml_platform.checks import deploy_gate_check
+from ml_platform.ingest_sensors import new_data_sensor
 from ml_platform.jobs import pipeline_jobs
+from ml_platform.notify_sensors import champion_alert, gate_rejection_alert, run_failure_alert
+from ml_platform.retrain_sensor import blocking_check_keys, retrain_sensor
 from ml_platform.schedules import pipeline_schedules
 from ml_platform.sensors import deploy_sensor
 from ml_platform.specs.models import PipelineSpec
@@ -34,10 +37,19 @@ def pipeline_definitions(spec: PipelineSpec, *, schedules_running: bool = False)
     """Everything Dagster needs for one pipeline, except resources (chosen by the environment)."""
     pipeline = Pipeline(spec)
     jobs = pipeline_jobs(pipeline)
+    assets = pipeline_assets(pipeline)
+    cleaned = {pipeline.cleaned_key(t) for t in pipeline.tables}
     return dg.Definitions(
-        assets=pipeline_assets(pipeline),
+        assets=assets,
         asset_checks=[deploy_gate_check(pipeline)],
         jobs=[j for j in (jobs.ingest, jobs.lookups, jobs.train, jobs.deploy) if j is not None],
         schedules=pipeline_schedules(pipeline, jobs, schedules_running),
-        sensors=[deploy_sensor(pipeline, jobs)],
+        sensors=[
+            deploy_sensor(pipeline, jobs),
+            new_data_sensor(pipeline, jobs),
+            retrain_sensor(pipeline, jobs, blocking_check_keys(assets, cleaned)),
+            run_failure_alert(pipeline, jobs, assets),
+            gate_rejection_alert(pipeline),
+            champion_alert(pipeline),
+        ],
     )

@@ -1,5 +1,7 @@
 """Cleaned assets: typed, validated, deduplicated rows; bad rows quarantined with reasons."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -43,7 +45,12 @@ def _schema_metadata(table: TableSpec) -> dg.TableSchema:
 
 
 def _clean_with_progress(
-    context: dg.AssetExecutionContext, raw: pd.DataFrame, table: TableSpec, label: str, source: str
+    context: dg.AssetExecutionContext,
+    raw: pd.DataFrame,
+    table: TableSpec,
+    label: str,
+    source: str,
+    **options: Any,
 ) -> CleaningResult:
     """Clean a partition range in about ten chunks of whole days, logging progress after each."""
     if (
@@ -51,14 +58,14 @@ def _clean_with_progress(
         or PARTITION_COLUMN not in raw
         or raw[PARTITION_COLUMN].nunique() < 2
     ):
-        return clean_table(raw, table, partition=label, source=source)
+        return clean_table(raw, table, partition=label, source=source, **options)
     keys = sorted(raw[PARTITION_COLUMN].unique())
     progress = Progress(context.log, f"clean {table.name}", len(keys))
     results = []
     for chunk in chunked(keys):
         part = raw[raw[PARTITION_COLUMN].isin(chunk)].reset_index(drop=True)
         where = chunk[0] if len(chunk) == 1 else f"{chunk[0]}..{chunk[-1]}"
-        results.append(clean_table(part, table, partition=where, source=source))
+        results.append(clean_table(part, table, partition=where, source=source, **options))
         progress.advance(len(chunk), len(part))
     return merge_results(results)
 
@@ -68,6 +75,8 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
     cleaned_key = pipeline.cleaned_key(table)
     quarantine_key = pipeline.quarantine_key(table)
     schema = _schema_metadata(table)
+    dates = pipeline.spec.partitioning.date_columns
+    date_columns = dates if partitions and all(c in table.columns for c in dates) else None
 
     @dg.multi_asset(
         name=f"{pipeline.name}__clean_{table.name}",
@@ -117,7 +126,15 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
         label = partition_label(context) if partitions else "all"
         source = str(raw[SOURCE_COLUMN].iloc[0]) if SOURCE_COLUMN in raw and len(raw) else "?"
         try:
-            result = _clean_with_progress(context, raw, table, label, source)
+            result = _clean_with_progress(
+                context,
+                raw,
+                table,
+                label,
+                source,
+                date_columns=date_columns,
+                require_rows=partitions is not None,
+            )
         except DataContractError as exc:
             yield dg.AssetCheckResult(
                 asset_key=cleaned_key, check_name="contract", passed=False, metadata={"error": str(exc)}

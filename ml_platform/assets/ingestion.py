@@ -8,6 +8,7 @@ import pandas as pd
 
 from ml_platform.assets.common import Pipeline, partition_label
 from ml_platform.assets.progress import Progress, chunked
+from ml_platform.resources.retry import SourceError, TransientSourceError
 from ml_platform.resources.sources import DataSource
 from ml_platform.specs.models import TableSpec
 
@@ -19,6 +20,23 @@ def _content_hash(frame: pd.DataFrame) -> str:
 
 def _table_schema(frame: pd.DataFrame) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()])
+
+
+def _fetch_with_progress(
+    context: dg.AssetExecutionContext,
+    source: DataSource,
+    table: TableSpec,
+    date_columns: tuple[str, str, str],
+) -> pd.DataFrame:
+    """The run's partition range in about ten chunks of days, logging progress after each."""
+    days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    progress = Progress(context.log, f"fetch {table.name}", len(days))
+    parts = []
+    for chunk in chunked(days):
+        part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
+        parts.append(part)
+        progress.advance(len(chunk), len(part))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def raw_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
@@ -38,19 +56,21 @@ def raw_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         source: DataSource = getattr(context.resources, pipeline.source_resource_key)
-        if partitions:
-            days = [dt.date.fromisoformat(k) for k in context.partition_keys]
-            progress = Progress(context.log, f"fetch {table.name}", len(days))
-            parts = []
-            for chunk in chunked(days):
-                part = source.fetch_days(table.table, chunk[0], chunk[-1], spec.partitioning.date_columns)
-                parts.append(part)
-                progress.advance(len(chunk), len(part))
-            frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-            label = partition_label(context)
-        else:
-            frame = source.fetch_static(table.table)
-            label = "all"
+        label = partition_label(context) if partitions else "all"
+        try:
+            if partitions:
+                frame = _fetch_with_progress(context, source, table, spec.partitioning.date_columns)
+            else:
+                frame = source.fetch_static(table.table)
+        except SourceError as exc:
+            raise dg.Failure(
+                description=str(exc),
+                metadata={
+                    "source": source.uri(table.table),
+                    "partitions": label,
+                    "fault": "transient" if isinstance(exc, TransientSourceError) else "permanent",
+                },
+            ) from exc
         context.log.info(f"{table.name}: {len(frame)} rows for {label} from {source.uri(table.table)}")
         return dg.Output(
             frame,

@@ -66,7 +66,8 @@ def _coerce(series: pd.Series, col: ColumnSpec) -> pd.Series:
         return pd.to_datetime(series, errors="coerce")
     if col.dtype == "bool":
         return series.map({True: True, False: False, "true": True, "false": False})
-    return series.where(series.isna(), series.astype(str))
+    # object dtype even when every value is missing (CSV reads an all-empty column as float)
+    return series.astype(object).where(series.isna(), series.astype(str))
 
 
 def _describe(check: object) -> str:
@@ -74,12 +75,24 @@ def _describe(check: object) -> str:
 
 
 def clean_table(
-    raw: pd.DataFrame, table: TableSpec, *, partition: str = "?", source: str = "?"
+    raw: pd.DataFrame,
+    table: TableSpec,
+    *,
+    partition: str = "?",
+    source: str = "?",
+    date_columns: tuple[str, str, str] | None = None,
+    require_rows: bool = False,
 ) -> CleaningResult:
-    """Coerce and validate ``raw`` against ``table``; quarantine bad rows with their reasons."""
+    """Coerce and validate ``raw`` against ``table``; quarantine bad rows with their reasons.
+
+    With ``date_columns``, rows whose date disagrees with their ``_partition`` (a day's file holding
+    another day's data) are quarantined; with ``require_rows``, an empty delivery is a contract error.
+    """
     where = f"table '{table.name}', partition {partition}, source {source}"
     if not isinstance(raw, pd.DataFrame):
         raise DataContractError(f"{where}: expected a table, got {type(raw).__name__}")
+    if require_rows and len(raw) == 0:
+        raise DataContractError(f"{where}: empty delivery (0 rows)")
     missing = [c for c in table.columns if c not in raw.columns]
     if missing:
         raise DataContractError(f"{where}: missing required column(s) {missing}")
@@ -115,6 +128,10 @@ def clean_table(
         if not col.nullable:
             for idx in np.flatnonzero((typed[name].isna() & frame[name].isna()).to_numpy()):
                 reasons.setdefault(int(idx), []).append(f"{name}: required value is missing")
+
+    if date_columns and PARTITION_COLUMN in typed:
+        for row, reason in _wrong_day(typed, date_columns).items():
+            reasons.setdefault(row, []).append(reason)
 
     bad_idx = sorted(reasons)
     quarantine = frame.iloc[bad_idx].copy()
@@ -181,3 +198,18 @@ def _nullable_numbers(table: TableSpec) -> TableSpec:
         for n, c in table.columns.items()
     }
     return table.model_copy(update={"columns": cols})
+
+
+def _wrong_day(typed: pd.DataFrame, date_columns: tuple[str, str, str]) -> dict[int, str]:
+    """Row position → reason, for rows whose date columns name another day than ``_partition``."""
+    y, m, d = date_columns
+    day = pd.to_datetime(dict(year=typed[y], month=typed[m], day=typed[d]), errors="coerce").dt.strftime(
+        "%Y-%m-%d"
+    )
+    wrong = day.notna() & typed[PARTITION_COLUMN].notna() & (day != typed[PARTITION_COLUMN].astype(str))
+    return {
+        int(
+            i
+        ): f"{y}/{m}/{d}: not the partition's day: {day.iloc[i]} in partition {typed[PARTITION_COLUMN].iloc[i]}"
+        for i in np.flatnonzero(wrong.to_numpy())
+    }

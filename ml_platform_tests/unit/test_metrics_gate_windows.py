@@ -108,3 +108,18 @@ def test_model_factory_handles_unseen_categories_and_missing_values(kind) -> Non
     test = pd.DataFrame({"c": ["a", "zzz"], "x": [0.5, np.nan]})
     scores = predict_scores(model, test, "classification")
     assert scores.shape == (2,) and np.isfinite(scores).all() and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_fast_weighted_bootstrap_metrics_equal_sklearn_on_the_expanded_sample(scored) -> None:
+    from ml_platform.ml.metrics import CLASSIFICATION, _weighted_classification
+
+    y, s = scored
+    s = np.round(s, 2)  # many ties
+    rng = np.random.default_rng(5)
+    counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y))).astype(float)
+    uniq, group = np.unique(s, return_inverse=True)
+    fast = _weighted_classification(y, s, group, len(uniq), counts)
+    idx = np.repeat(np.arange(len(y)), counts.astype(int))
+    assert fast is not None
+    for name, fn in CLASSIFICATION.items():
+        assert fast[name] == pytest.approx(fn(y[idx], s[idx]), rel=1e-9, abs=1e-12), name

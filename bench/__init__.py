@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): the Dagster path against a plain-script floor on the same work."""

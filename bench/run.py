@@ -1,0 +1,172 @@
+"""`make bench`: every figure of docs/benchmarks.md, each a median of repeated runs taken side by side
+(interleaved) in one session, with peak RSS summed over the whole process tree.
+
+    python -m bench.run [--repeats 3] [--scales 10,30] [--scale-repeats 1] [--out docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def _tree_rss_bytes(root_pid: int) -> int:
+    """Sum of VmRSS over ``root_pid`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/statm") as f:
+                pages = int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str]) -> dict:
+    """Run ``cmd``; wall seconds, peak tree RSS, and its JSON output line."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "MLFLOW_ENABLE_TELEMETRY": "false",
+    }
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_bytes(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    sampler.join()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    data = json.loads(stdout.strip().splitlines()[-1])
+    return {"wall": wall, "peak_rss_gb": peak / 1e9, **data}
+
+
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def full_build(repeats: int, data_dir: str | None, chunk_days: int) -> tuple[list[dict], list[dict]]:
+    floors, dagsters = [], []
+    extra = ["--data-dir", data_dir] if data_dir else []
+    for _ in range(repeats):
+        floors.append(measure([PY, "-m", "bench.floor", *extra]))
+        with tempfile.TemporaryDirectory(prefix="bench-") as home:
+            dagsters.append(
+                measure(
+                    [
+                        PY,
+                        "-m",
+                        "bench.dagster_path",
+                        "full",
+                        "--home",
+                        home,
+                        "--chunk-days",
+                        str(chunk_days),
+                        *extra,
+                    ]
+                )
+            )
+    return floors, dagsters
+
+
+def new_day(repeats: int) -> tuple[list[dict], list[dict]]:
+    days, rebuilds = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-day-") as home:
+        measure([PY, "-m", "bench.dagster_path", "ingest", "--home", home, "--end", "2013-12-30"])
+        for _ in range(repeats):
+            days.append(
+                measure(
+                    [
+                        PY,
+                        "-m",
+                        "bench.dagster_path",
+                        "ingest",
+                        "--home",
+                        home,
+                        "--start",
+                        "2013-12-31",
+                        "--end",
+                        "2013-12-31",
+                    ]
+                )
+            )
+            with tempfile.TemporaryDirectory(prefix="bench-rebuild-") as fresh:
+                rebuilds.append(measure([PY, "-m", "bench.dagster_path", "ingest", "--home", fresh]))
+    return days, rebuilds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scales", default="10,30")
+    parser.add_argument("--scale-repeats", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json")
+    args = parser.parse_args()
+    results: dict = {
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    }
+    started = time.time()
+    floors, dagsters = full_build(args.repeats, None, 366)
+    results["full_1x"] = {"floor": floors, "dagster": dagsters}
+    days, rebuilds = new_day(args.repeats)
+    results["new_day"] = {"day": days, "rebuild": rebuilds}
+    for factor in [int(f) for f in args.scales.split(",") if f]:
+        with tempfile.TemporaryDirectory(prefix=f"bench-x{factor}-") as data:
+            subprocess.run(
+                [PY, "-m", "bench.scale_data", "--factor", str(factor), "--out", data],
+                cwd=ROOT,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                capture_output=True,
+            )
+            f, d = full_build(args.scale_repeats, data, chunk_days=31)
+            results[f"full_{factor}x"] = {"floor": f, "dagster": d}
+    results["seconds_total"] = time.time() - started
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    from bench.report import render
+
+    args.out.write_text(render(results, " ".join(["python -m bench.run", *sys.argv[1:]])))
+    print(args.out.read_text())
+
+
+if __name__ == "__main__":
+    main()

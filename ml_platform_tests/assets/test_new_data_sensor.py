@@ -1,0 +1,135 @@
+"""The new-data sensor against every source kind: a landing dir (CSV), the local JSON API (real HTTP
+on 127.0.0.1), SQLite, the machine's PostgreSQL (own database) and a moto S3 server over HTTP. It
+is evaluated with ``dg.build_sensor_context`` on a ``dg.instance_for_test`` instance: new days and
+corrected re-deliveries are requested exactly once each, with clear skip reasons otherwise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from ml_platform.definitions import build_definitions
+from ml_platform.environments import local_environment
+from ml_platform.http_api import LandingApiServer
+from ml_platform.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
+from ml_platform_tests.helpers import synthetic_regression_spec
+from ml_platform_tests.sensor_driver import SensorDriver
+from ml_platform_tests.source_fixtures import (  # noqa: F401
+    moto_endpoint,
+    postgres_url,
+    s3_client,
+    with_source,
+)
+
+START = dt.date(2024, 1, 1)
+
+
+def sales_day(day: dt.date, units: float = 10.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "store": ["s0", "s1"],
+            "year": day.year,
+            "month": day.month,
+            "day": day.day,
+            "price": [1.0, 2.0],
+            "promo": [0, 1],
+            "units": [units, units + 1],
+        }
+    )
+
+
+@pytest.fixture(params=["landing_dir", "http", "sql_sqlite", "sql_postgres", "s3"])
+def kind_setup(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    moto_endpoint: str,  # noqa: F811
+    postgres_url: str,  # noqa: F811
+) -> Iterator[tuple[str, dict[str, Any], Publisher]]:
+    label = request.param
+    if label in ("landing_dir", "http"):
+        publisher: Publisher = FilePublisher(tmp_path / "landing")
+        if label == "http":
+            with LandingApiServer(tmp_path / "landing") as api:
+                yield "http", {"base_url": api.url}, publisher
+            return
+        yield "landing_dir", {"path": str(tmp_path / "landing")}, publisher
+    elif label.startswith("sql"):
+        url = f"sqlite:///{tmp_path / 'src.db'}" if label == "sql_sqlite" else postgres_url
+        sql = SqlPublisher(url)
+        if label == "sql_postgres":
+            with sql.engine.begin() as conn:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS sales")
+        yield "sql", {"url": url, "version_column": "_loaded_at"}, sql
+        sql.close()
+    else:
+        bucket = f"sensor-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+        client = s3_client(moto_endpoint)
+        client.create_bucket(Bucket=bucket)
+        yield (
+            "s3",
+            {"bucket": bucket, "prefix": "in", "endpoint_url": moto_endpoint},
+            S3Publisher(client, bucket, "in"),
+        )
+
+
+def driver_for(spec: Any, home: Path, instance: dg.DagsterInstance) -> SensorDriver:
+    env = local_environment(home)
+    return SensorDriver(build_definitions([spec], env), f"{spec.name}_new_data_sensor", instance)
+
+
+def test_sensor_requests_new_days_and_redeliveries_exactly_once(kind_setup, tmp_path: Path) -> None:
+    kind, options, publisher = kind_setup
+    spec = with_source(synthetic_regression_spec(tmp_path / "unused", days=20), kind, options)
+    with dg.instance_for_test() as instance:
+        driver = driver_for(spec, tmp_path / "home", instance)
+        requests, skip = driver.tick()
+        assert requests == [] and skip and "no complete day delivered yet" in skip
+
+        for offset in range(3):
+            day = START + dt.timedelta(days=offset)
+            publisher.publish_day("sales", day, sales_day(day))
+        requests, _ = driver.tick()
+        assert [r.partition_key for r in requests] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+        assert all(r.job_name == "synthetic_demand_ingest" for r in requests)
+        assert len({r.run_key for r in requests}) == 3
+        first_keys = {r.partition_key: r.run_key for r in requests}
+
+        requests, skip = driver.tick()  # nothing changed: the same delivery never runs twice
+        assert requests == [] and skip and "3 day(s) delivered" in skip and "none new" in skip
+
+        for day, units in (
+            (dt.date(2024, 1, 2), 99.0),
+            (dt.date(2024, 1, 4), 10.0),
+            (dt.date(2030, 1, 1), 1.0),
+        ):
+            publisher.publish_day("sales", day, sales_day(day, units))  # corrected, new, out of range
+        requests, _ = driver.tick()
+        assert [r.partition_key for r in requests] == ["2024-01-02", "2024-01-04"]
+        assert requests[0].run_key != first_keys["2024-01-02"]
+        assert requests[0].tags["ml_platform/redelivery"] == "true"
+
+        requests, skip = driver.tick()
+        assert requests == [] and skip and "outside the partitions ignored" in skip
+
+
+def test_sensor_spreads_a_backlog_over_ticks(tmp_path: Path) -> None:
+    publisher = FilePublisher(tmp_path / "landing")
+    for offset in range(7):
+        publisher.publish_day("sales", START + dt.timedelta(days=offset), sales_day(START))
+    spec = with_source(
+        synthetic_regression_spec(tmp_path, days=20),
+        "landing_dir",
+        {"path": str(tmp_path / "landing")},
+        sensor={"max_runs_per_tick": 3},
+    )
+    with dg.instance_for_test() as instance:
+        driver = driver_for(spec, tmp_path / "home", instance)
+        batches = [[r.partition_key for r in driver.tick()[0]] for _ in range(4)]
+    assert [len(b) for b in batches] == [3, 3, 1, 0]
+    assert sorted(sum(batches, [])) == [(START + dt.timedelta(days=i)).isoformat() for i in range(7)]
