@@ -8,7 +8,7 @@ import dagster as dg
 
 from ml_platform.assets import pipeline_definitions
 from ml_platform.environments import Environment, current_environment
-from ml_platform.specs import bundled_specs
+from ml_platform.specs import configured_specs
 from ml_platform.specs.models import PipelineSpec
 
 
@@ -21,4 +21,4 @@ def build_definitions(specs: Sequence[PipelineSpec], env: Environment) -> dg.Def
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(bundled_specs(), current_environment())
+    return build_definitions(configured_specs(), current_environment())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from ml_platform.specs.models import PipelineSpec
 
 ENV_VAR = "ML_PLATFORM_ENV"
 HOME_VAR = "ML_PLATFORM_HOME"
+MLFLOW_UI_VAR = "ML_PLATFORM_MLFLOW_UI_URL"  # where links to MLflow point (e.g. `make dev` on another port)
+DAGSTER_UI_VAR = "ML_PLATFORM_DAGSTER_UI_URL"  # where MLflow tags link back to
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,22 @@ def local_environment(home: str | Path) -> Environment:
     return Environment(name="local", home=Path(home).resolve(), schedules_running=False)
 
 
+def with_ui_urls(env: Environment, environ: Mapping[str, str]) -> Environment:
+    """The environment with UI link bases taken from ``ML_PLATFORM_{MLFLOW,DAGSTER}_UI_URL`` if set."""
+    return replace(
+        env,
+        mlflow_ui_url=environ.get(MLFLOW_UI_VAR) or env.mlflow_ui_url,
+        dagster_ui_url=environ.get(DAGSTER_UI_VAR) or env.dagster_ui_url,
+    )
+
+
 def current_environment(environ: Mapping[str, str] | None = None) -> Environment:
     """The environment named by ``ML_PLATFORM_ENV`` (default ``local``)."""
     environ = os.environ if environ is None else environ
     name = environ.get(ENV_VAR, "local")
     home = Path(environ.get(HOME_VAR, ".ml_platform"))
     if name == "local":
-        return local_environment(home)
+        return with_ui_urls(local_environment(home), environ)
     raise ValueError(f"{ENV_VAR}={name!r}: unknown environment (known: local)")
 
 

@@ -104,3 +104,13 @@ def write_synthetic_landing(landing: Path, days: int = 20, stores: int = 8, seed
                 "units": units,
             }
         ).to_csv(landing / "sales" / f"{day.isoformat()}.csv", index=False)
+
+
+def write_spec(spec: PipelineSpec, directory: Path) -> Path:
+    """The spec as a YAML file in ``directory`` (for ``ML_PLATFORM_SPEC_DIR``)."""
+    import yaml
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{spec.name}.yaml"
+    path.write_text(yaml.safe_dump(spec.model_dump(mode="json", exclude_unset=True), sort_keys=False))
+    return path

@@ -6,7 +6,10 @@ set -euo pipefail
 : "${DAGSTER_HOME:=$ML_PLATFORM_HOME/dagster_home}"
 : "${DAGSTER_PORT:=3000}"
 : "${MLFLOW_PORT:=5000}"
-export ML_PLATFORM_HOME DAGSTER_HOME
+# Links between the UIs follow the ports (MLflow tags link to Dagster runs, Dagster metadata to MLflow).
+: "${ML_PLATFORM_DAGSTER_UI_URL:=http://127.0.0.1:$DAGSTER_PORT}"
+: "${ML_PLATFORM_MLFLOW_UI_URL:=http://127.0.0.1:$MLFLOW_PORT}"
+export ML_PLATFORM_HOME DAGSTER_HOME ML_PLATFORM_DAGSTER_UI_URL ML_PLATFORM_MLFLOW_UI_URL
 mkdir -p "$DAGSTER_HOME" "$ML_PLATFORM_HOME/mlartifacts"
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cat dagster.yaml deploy/local/dagster_storage.yaml > "$DAGSTER_HOME/dagster.yaml"
 

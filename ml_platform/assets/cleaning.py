@@ -1,10 +1,19 @@
 """Cleaned assets: typed, validated, deduplicated rows; bad rows quarantined with reasons."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
 from ml_platform.assets.common import Pipeline, partition_label
-from ml_platform.ml.cleaning import PARTITION_COLUMN, DataContractError, clean_table
+from ml_platform.assets.progress import Progress, chunked
+from ml_platform.ml.cleaning import (
+    PARTITION_COLUMN,
+    CleaningResult,
+    DataContractError,
+    clean_table,
+    merge_results,
+)
 from ml_platform.resources.sources import SOURCE_COLUMN
 from ml_platform.specs.models import TableSpec
 
@@ -33,6 +42,32 @@ def _schema_metadata(table: TableSpec) -> dg.TableSchema:
             for name, col in table.columns.items()
         ]
     )
+
+
+def _clean_with_progress(
+    context: dg.AssetExecutionContext,
+    raw: pd.DataFrame,
+    table: TableSpec,
+    label: str,
+    source: str,
+    **options: Any,
+) -> CleaningResult:
+    """Clean a partition range in about ten chunks of whole days, logging progress after each."""
+    if (
+        not isinstance(raw, pd.DataFrame)
+        or PARTITION_COLUMN not in raw
+        or raw[PARTITION_COLUMN].nunique() < 2
+    ):
+        return clean_table(raw, table, partition=label, source=source, **options)
+    keys = sorted(raw[PARTITION_COLUMN].unique())
+    progress = Progress(context.log, f"clean {table.name}", len(keys))
+    results = []
+    for chunk in chunked(keys):
+        part = raw[raw[PARTITION_COLUMN].isin(chunk)].reset_index(drop=True)
+        where = chunk[0] if len(chunk) == 1 else f"{chunk[0]}..{chunk[-1]}"
+        results.append(clean_table(part, table, partition=where, source=source, **options))
+        progress.advance(len(chunk), len(part))
+    return merge_results(results)
 
 
 def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
@@ -91,11 +126,12 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
         label = partition_label(context) if partitions else "all"
         source = str(raw[SOURCE_COLUMN].iloc[0]) if SOURCE_COLUMN in raw and len(raw) else "?"
         try:
-            result = clean_table(
+            result = _clean_with_progress(
+                context,
                 raw,
                 table,
-                partition=label,
-                source=source,
+                label,
+                source,
                 date_columns=date_columns,
                 require_rows=partitions is not None,
             )

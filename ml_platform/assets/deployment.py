@@ -96,11 +96,15 @@ def deployment_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 f"(champion: {previous or 'none'}): {exc}"
             ) from exc
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        mlflow.tag_version(
-            name,
-            version,
-            {"validation_status": "deployed", "deployed_at": now, "deployed_by_run": context.run.run_id},
-        )
+        deployed_tags = {
+            "validation_status": "deployed",
+            "deployed_at": now,
+            "deployed_by_run": context.run.run_id,
+        }
+        back_link = mlflow.dagster_run_url(context.run.run_id)
+        if back_link:
+            deployed_tags["deployed_by_run_url"] = back_link
+        mlflow.tag_version(name, version, deployed_tags)
         metadata: dict[str, Any] = {
             "champion_version": version,
             "previous_champion": previous or "none",

@@ -1,5 +1,6 @@
 """The evaluation report: challenger, champion and a naive baseline on the same time-based holdout."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -10,9 +11,13 @@ from ml_platform.assets.common import Pipeline
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import labelled
 from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics
+from ml_platform.ml.model_card import embedded_images, metrics_table
 from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.plots import evaluation_plots
 from ml_platform.resources.mlflow import MlflowRegistry
 from ml_platform.specs.models import PipelineSpec
+
+PLOTS_DIR = "evaluation/plots"
 
 
 def score_candidates(
@@ -45,27 +50,20 @@ def build_report(spec: PipelineSpec, holdout: pd.DataFrame, scores: dict[str, np
     return report
 
 
-def report_markdown(spec: PipelineSpec, report: dict[str, Any]) -> str:
+def report_markdown(
+    spec: PipelineSpec, report: dict[str, Any], images: Mapping[str, bytes] | None = None
+) -> str:
+    """The report as Markdown: metrics table, per-slice table and (optionally) the plots inline."""
     metric = spec.gate.metric
-    names = [n for n in ("challenger", "champion", "baseline") if n in report["metrics"]]
-    keys = [k for k in report["metrics"]["challenger"] if k != "n"]
     lines = [
         f"### {spec.name} v{report['challenger_version']} vs "
         + (f"champion v{report['champion_version']}" if report.get("champion_version") else "no champion"),
         f"Holdout {report['holdout_window']} ({int(report['metrics']['challenger']['n'])} labelled rows)",
         "",
-        "| metric | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
+        *metrics_table(report),
     ]
-    for k in keys:
-        cells = []
-        for n in names:
-            value = report["metrics"][n].get(k)
-            ci = report["ci"].get(n, {}).get(k)
-            cells.append(
-                "" if value is None else f"{value:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
-            )
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    if images:
+        lines += ["", "#### Plots", "", *embedded_images(images)]
     lines += [
         "",
         f"#### {metric} per slice",
@@ -98,7 +96,8 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         owners=pipeline.owners,
         kinds={"mlflow"},
         description="Challenger vs current champion vs naive baseline on the model's own time-based "
-        "holdout: metrics with bootstrap CIs and per-slice metrics. Gated by `deploy_gate`.",
+        "holdout: metrics with bootstrap CIs, per-slice metrics and plots (ROC, precision-recall, "
+        "calibration, confusion matrix, slices; also MLflow run artifacts). Gated by `deploy_gate`.",
     )
     def _report(
         context: dg.AssetExecutionContext,
@@ -130,13 +129,22 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 if champ_version is not None and champion is not None
                 else None,
                 "holdout_window": f"{holdout_keys[0]}..{holdout_keys[-1]}",
+                "train_window": f"{model['train_partitions'][0]}..{model['train_partitions'][-1]}",
+                "train_rows": model.get("train_rows"),
+                "params": model.get("params"),
+                "experiment_id": model["experiment_id"],
                 "gate_metric": spec.gate.metric,
                 "smoke_sample": holdout[spec.features.model_columns]
                 .head(spec.evaluation.smoke_sample_rows)
                 .to_dict(orient="records"),
             }
         )
-        markdown = report_markdown(spec, report)
+        y = holdout[spec.target.name].to_numpy(dtype=float)
+        images = evaluation_plots(
+            spec.task, y, scores, spec.evaluation.decision_threshold, report["slices"], spec.gate.metric
+        )
+        report["plots"] = [f"{PLOTS_DIR}/{name}" for name in images]
+        markdown = report_markdown(spec, report, images)
         flat = {
             f"holdout_{cand}_{k}": v
             for cand, ms in report["metrics"].items()
@@ -146,8 +154,13 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         mlflow.log_to_run(
             model["run_id"],
             {k.replace("_challenger", ""): v for k, v in flat.items()},
-            {"evaluation/report.md": markdown, "evaluation/metrics.json": pd.Series(flat).to_json()},
+            {
+                "evaluation/report.md": report_markdown(spec, report),
+                "evaluation/metrics.json": pd.Series(flat).to_json(),
+            },
         )
+        mlflow.log_files(model["run_id"], {f"{PLOTS_DIR}/{n}": data for n, data in images.items()})
+        context.log.info(f"logged {len(images)} plots to MLflow run {model['run_id']} under {PLOTS_DIR}/")
         metric = spec.gate.metric
         metadata: dict[str, Any] = {
             "challenger_version": report["challenger_version"],
@@ -158,9 +171,10 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         }
         if "champion" in report["metrics"]:
             metadata[f"champion_{metric}"] = report["metrics"]["champion"][metric]
-        url = mlflow.run_url(model["experiment_id"], model["run_id"])
-        if url:
-            metadata["mlflow_run"] = dg.MetadataValue.url(url)
+        for name, url in mlflow.links(
+            model["experiment_id"], model["run_id"], spec.model_name, str(model["version"])
+        ).items():
+            metadata[name] = dg.MetadataValue.url(url)
         return dg.Output(report, metadata=metadata)
 
     return _report

@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.assets.common import Pipeline, partition_label
+from ml_platform.assets.progress import Progress
 from ml_platform.ml.features import build_features
 
 
@@ -29,7 +30,9 @@ def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
     def _features(
         context: dg.AssetExecutionContext, main: pd.DataFrame, **aux: pd.DataFrame
     ) -> dg.Output[pd.DataFrame]:
+        progress = Progress(context.log, f"features {spec.name}", len(context.partition_keys))
         frame = build_features(spec, main, aux)
+        progress.advance(len(context.partition_keys), len(main))
         label = spec.target.name
         return dg.Output(
             frame,

@@ -81,6 +81,10 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         X, y = train[cols], train[spec.target.name].to_numpy()
         model.fit(X, y)
         fit_seconds = time.perf_counter() - started
+        context.log.info(
+            f"fit {len(train):,} rows x {len(cols)} features over {len(windows.train)} partitions in "
+            f"{fit_seconds:.1f} s ({len(train) / max(fit_seconds, 1e-9):,.0f} rows/s)"
+        )
         # in-sample fit quality on a fixed sample (scoring every training row costs as much as a fit)
         sample = train.sample(n=min(TRAIN_METRIC_SAMPLE, len(train)), random_state=0)
         train_metrics = point_metrics(
@@ -96,8 +100,9 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             "git_sha": git_sha(),
             "training_reason": config.reason,
         }
-        if mlflow.dagster_ui_url:
-            tags["dagster_run_url"] = f"{mlflow.dagster_ui_url.rstrip('/')}/runs/{context.run.run_id}"
+        back_link = mlflow.dagster_run_url(context.run.run_id)
+        if back_link:
+            tags["dagster_run_url"] = back_link
         logged = mlflow.log_trained_model(
             experiment=pipeline.name,
             model_name=spec.model_name,
@@ -130,12 +135,10 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             "fit_seconds": round(fit_seconds, 2),
             "dataset_digest": logged["dataset_digest"],
         }
-        for name, url in (
-            ("mlflow_run", mlflow.run_url(logged["experiment_id"], logged["run_id"])),
-            ("mlflow_model_version", mlflow.version_url(spec.model_name, logged["version"])),
-        ):
-            if url:
-                metadata[name] = dg.MetadataValue.url(url)
+        for name, url in mlflow.links(
+            logged["experiment_id"], logged["run_id"], spec.model_name, logged["version"]
+        ).items():
+            metadata[name] = dg.MetadataValue.url(url)
         return dg.Output(record, metadata=metadata)
 
     return _model

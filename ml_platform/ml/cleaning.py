@@ -168,6 +168,23 @@ def clean_table(
     )
 
 
+def merge_results(results: list[CleaningResult]) -> CleaningResult:
+    """One result from the results of consecutive chunks (e.g. groups of daily partitions)."""
+    if len(results) == 1:
+        return results[0]
+    reasons: dict[str, int] = {}
+    for r in results:
+        for key, count in r.reasons.items():
+            reasons[key] = reasons.get(key, 0) + count
+    return CleaningResult(
+        cleaned=pd.concat([r.cleaned for r in results], ignore_index=True),
+        quarantine=pd.concat([r.quarantine for r in results], ignore_index=True),
+        duplicates_removed=sum(r.duplicates_removed for r in results),
+        unexpected_columns=sorted({c for r in results for c in r.unexpected_columns}),
+        reasons=reasons,
+    )
+
+
 def _reason_kind(reason: str) -> str:
     """'month: not a valid int: 'x'' -> 'month: not a valid int' (the offending value dropped)."""
     parts = reason.split(": ")

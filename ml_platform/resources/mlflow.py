@@ -161,6 +161,21 @@ class MlflowRegistry(dg.ConfigurableResource):
         for tag, tag_value in (tags or {}).items():
             client.set_tag(run_id, tag, tag_value)
 
+    def log_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
+        """Binary artifacts (e.g. PNG plots) by artifact path, e.g. ``evaluation/plots/roc.png``."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="mlp-artifacts-") as tmp:
+            for artifact_file, data in files.items():
+                path = Path(tmp, artifact_file)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            self.client().log_artifacts(run_id, tmp)
+
+    def describe_version(self, model: str, version: str, description: str) -> None:
+        """The version's description (Markdown, shown on its page in the MLflow UI): its model card."""
+        self.client().update_model_version(model, str(version), description=description)
+
     # -- links ----------------------------------------------------------------------------------
     def run_url(self, experiment_id: str, run_id: str) -> str | None:
         if not self.ui_url:
@@ -171,3 +186,15 @@ class MlflowRegistry(dg.ConfigurableResource):
         if not self.ui_url:
             return None
         return f"{self.ui_url.rstrip('/')}/#/models/{model}/versions/{version}"
+
+    def links(self, experiment_id: str, run_id: str, model: str, version: str) -> dict[str, str]:
+        """``mlflow_run`` and ``mlflow_model_version`` UI links (empty without a UI URL)."""
+        urls = {
+            "mlflow_run": self.run_url(experiment_id, run_id),
+            "mlflow_model_version": self.version_url(model, str(version)),
+        }
+        return {name: url for name, url in urls.items() if url}
+
+    def dagster_run_url(self, run_id: str) -> str | None:
+        """The Dagster UI page of a run (the link back from MLflow tags)."""
+        return f"{self.dagster_ui_url.rstrip('/')}/runs/{run_id}" if self.dagster_ui_url else None

@@ -57,4 +57,21 @@ def bundled_specs() -> list[PipelineSpec]:
     return [load_spec(p) for p in sorted(SPEC_DIR.glob("*.yaml"))]
 
 
-__all__ = ["PipelineSpec", "SpecError", "bundled_specs", "load_spec", "parse_spec"]
+SPEC_DIR_VAR = "ML_PLATFORM_SPEC_DIR"
+
+
+def configured_specs(environ: Mapping[str, str] | None = None) -> list[PipelineSpec]:
+    """The specs Dagster loads: every ``*.yaml`` in ``ML_PLATFORM_SPEC_DIR`` if set (e.g. a short
+    spec for UI tests), else the bundled ones. Read when definitions load, never at import."""
+    import os
+
+    directory = (os.environ if environ is None else environ).get(SPEC_DIR_VAR)
+    if not directory:
+        return bundled_specs()
+    paths = sorted(Path(directory).glob("*.yaml"))
+    if not paths:
+        raise SpecError(f"{SPEC_DIR_VAR}={directory}: no *.yaml spec files there")
+    return [load_spec(p) for p in paths]
+
+
+__all__ = ["PipelineSpec", "SpecError", "bundled_specs", "configured_specs", "load_spec", "parse_spec"]

@@ -171,3 +171,59 @@ def test_deployment_refuses_a_version_that_did_not_pass_the_gate(world, first_tr
     )
     assert not result.success
     assert str(world.registry.version_by_alias("flights_delay", "champion").version) == "1"
+
+
+def test_report_embeds_plots_and_links_to_mlflow(world, first_train) -> None:
+    """The latest report (weak v2 vs champion v1): inline PNG plots in its Markdown, links to the
+    MLflow run and version, and the plots logged to the MLflow run as artifacts."""
+    import base64
+    import re
+
+    meta = _metadata(_latest(world, "evaluation_report"))
+    images = re.findall(r"!\[([^\]]+)\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", meta["report"])
+    assert {title for title, _ in images} == {
+        "roc",
+        "precision recall",
+        "calibration",
+        "confusion matrix",
+        "slices",
+    }
+    assert all(base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n" for _, data in images)
+    version = meta["challenger_version"]
+    assert meta["mlflow_model_version"].endswith(f"/#/models/flights_delay/versions/{version}")
+    run_id = world.registry.model_version("flights_delay", version).run_id
+    assert meta["mlflow_run"].endswith(f"/runs/{run_id}")
+    logged = {a.path for a in world.registry.client().list_artifacts(run_id, "evaluation/plots")}
+    assert "evaluation/plots/roc.png" in logged and "evaluation/plots/slices.png" in logged
+
+
+def test_each_version_has_a_model_card_with_the_gate_decision(world, first_train) -> None:
+    registry = world.registry
+    for version, decision, reason in (("1", "passed", "no champion yet"), ("2", "rejected", "does not beat")):
+        mv = registry.model_version("flights_delay", version)
+        card = mv.description
+        assert card.startswith(f"# flights_delay v{version}")
+        assert f"Deploy gate: **{decision}**" in card and reason in card
+        assert "Training window: 2013-01-" in card and "roc_auc" in card and "[" in card  # interval
+        assert "`carrier`" in card
+        artifact = registry.client().download_artifacts(mv.run_id, "model_card.md", str(world.env.home))
+        assert open(artifact).read() == card
+        run = registry.client().get_run(mv.run_id)
+        assert run.data.tags["deploy_gate"] == decision
+        # the link back to Dagster: the run that trained this version
+        assert run.data.tags["dagster_run_url"].endswith("/runs/" + run.data.tags["dagster_run_id"])
+        assert mv.tags["deploy_gate_dagster_run_url"].startswith("http://")
+    deployed = registry.model_version("flights_delay", "1").tags
+    assert deployed["deployed_by_run_url"].endswith("/runs/" + deployed["deployed_by_run"])
+
+
+def test_single_run_backfill_logs_progress(world) -> None:
+    """Partitions done / total, elapsed and rows/s reach the Dagster run log for each stage."""
+    runs = world.instance.get_runs(dg.RunsFilter(job_name="flights_delay_ingest"))
+    messages = [e.user_message for e in world.instance.all_logs(runs[-1].run_id)]
+    for what in ("fetch flights", "clean flights", "fetch weather", "features flights_delay"):
+        lines = [m for m in messages if m.startswith(f"{what}: ")]
+        assert lines, f"no progress lines for {what}"
+        assert "59/59 partitions (100%)" in lines[-1] and "rows/s" in lines[-1]
+    fetch = [m for m in messages if m.startswith("fetch flights: ")]
+    assert len(fetch) >= 5 and fetch[0].startswith("fetch flights: 6/59 partitions")

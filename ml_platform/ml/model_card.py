@@ -1,0 +1,86 @@
+"""Markdown for people: the metrics table of an evaluation report and a per-version model card."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ml_platform.specs.models import PipelineSpec
+
+CANDIDATES = ("challenger", "champion", "baseline")
+
+
+def metrics_table(report: Mapping[str, Any]) -> list[str]:
+    """One row per metric, one column per candidate; models show their bootstrap 95% interval."""
+    names = [n for n in CANDIDATES if n in report["metrics"]]
+    keys = [k for k in report["metrics"]["challenger"] if k != "n"]
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for k in keys:
+        cells = []
+        for n in names:
+            value = report["metrics"][n].get(k)
+            ci = report["ci"].get(n, {}).get(k)
+            cells.append(
+                "" if value is None else f"{value:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+            )
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def embedded_images(images: Mapping[str, bytes]) -> list[str]:
+    """Markdown images with ``data:`` URIs (the Dagster UI renders them inline)."""
+    lines: list[str] = []
+    for name, data in images.items():
+        title = name.rsplit(".", 1)[0].replace("_", " ")
+        lines += [f"![{title}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})", ""]
+    return lines
+
+
+def model_card(
+    spec: PipelineSpec,
+    report: Mapping[str, Any],
+    passed: bool,
+    reasons: Sequence[str],
+    links: Mapping[str, str] | None = None,
+    plots: Sequence[str] = (),
+) -> str:
+    """The model card of one registered version: what it predicts, from which data, how well, and
+    whether the deploy gate let it through (with every reason)."""
+    feats = spec.features
+    gate = spec.gate
+    bound = f">= {gate.min_value}" if gate.min_value is not None else f"<= {gate.max_value}"
+    lines = [
+        f"# {report['model_name']} v{report['challenger_version']}",
+        "",
+        spec.description.strip() if spec.description else f"{spec.task} model for `{spec.target.name}`.",
+        "",
+        "## Data",
+        f"- Pipeline `{spec.name}`, source `{spec.source.kind}`, daily partitions",
+        f"- Training window: {report.get('train_window', '?')} ({report.get('train_rows', '?')} labelled rows)",
+        f"- Holdout (time-based, after training): {report['holdout_window']} "
+        f"({int(report['metrics']['challenger']['n'])} labelled rows)",
+        f"- Target: `{spec.target.name}` from `{spec.target.column}`",
+        "",
+        "## Model",
+        f"- Estimator: `{spec.estimator.kind}`, params `{report.get('params', spec.estimator.params)}`",
+        f"- Categorical features ({len(feats.categorical)}): "
+        + ", ".join(f"`{c}`" for c in feats.categorical),
+        f"- Numeric features ({len(feats.numeric)}): " + ", ".join(f"`{c}`" for c in feats.numeric),
+        "",
+        "## Holdout metrics (95% bootstrap intervals)",
+        "",
+        *metrics_table(report),
+        "",
+        f"Champion at evaluation: {('v' + str(report['champion_version'])) if report.get('champion_version') else 'none'}",
+        "",
+        f"## Deploy gate: **{'passed' if passed else 'rejected'}**",
+        f"Rule: {gate.metric} {bound} and, if a champion exists, better by at least {gate.min_improvement}.",
+        "",
+        *(f"- {r}" for r in reasons),
+    ]
+    if plots:
+        lines += ["", "## Plots (run artifacts)", "", *(f"- `{p}`" for p in plots)]
+    if links:
+        lines += ["", "## Links", "", *(f"- [{k}]({v})" for k, v in links.items())]
+    return "\n".join(lines) + "\n"
