@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from ml_platform.specs.models import ColumnSpec, TableSpec
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 PARTITION_COLUMN = "_partition"
 REASONS_COLUMN = "_reasons"
@@ -42,6 +45,8 @@ class CleaningResult:
 
 
 def pandera_schema(table: TableSpec) -> pa.DataFrameSchema:
+    import pandera.pandas as pa  # imported on first use: keeps definitions load light
+
     """The pandera schema a cleaned table satisfies (also shown as the Dagster table schema)."""
     columns = {}
     for name, col in table.columns.items():
@@ -112,9 +117,11 @@ def clean_table(
             )
         typed[name] = coerced
 
+    from pandera.errors import SchemaErrors
+
     try:
         pandera_schema(_nullable_numbers(table)).validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         cases = exc.failure_cases
         for _, case in cases.iterrows():
             if pd.isna(case["index"]):

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def _skm() -> Any:
+    """sklearn.metrics, imported on first use (keeps definitions load light)."""
+    from sklearn import metrics
+
+    return metrics
 
 
 def _clip(p: np.ndarray) -> np.ndarray:
@@ -16,14 +23,14 @@ def _clip(p: np.ndarray) -> np.ndarray:
 
 
 CLASSIFICATION: Mapping[str, Metric] = {
-    "roc_auc": lambda y, p: float(skm.roc_auc_score(y, p)),
-    "log_loss": lambda y, p: float(skm.log_loss(y, _clip(p), labels=[0, 1])),
-    "brier": lambda y, p: float(skm.brier_score_loss(y, p)),
+    "roc_auc": lambda y, p: float(_skm().roc_auc_score(y, p)),
+    "log_loss": lambda y, p: float(_skm().log_loss(y, _clip(p), labels=[0, 1])),
+    "brier": lambda y, p: float(_skm().brier_score_loss(y, p)),
 }
 REGRESSION: Mapping[str, Metric] = {
-    "rmse": lambda y, p: float(np.sqrt(skm.mean_squared_error(y, p))),
-    "mae": lambda y, p: float(skm.mean_absolute_error(y, p)),
-    "r2": lambda y, p: float(skm.r2_score(y, p)),
+    "rmse": lambda y, p: float(np.sqrt(_skm().mean_squared_error(y, p))),
+    "mae": lambda y, p: float(_skm().mean_absolute_error(y, p)),
+    "r2": lambda y, p: float(_skm().r2_score(y, p)),
 }
 
 
@@ -44,8 +51,8 @@ def point_metrics(task: str, y: np.ndarray, scores: np.ndarray, threshold: float
     out = {name: fn(y, scores) for name, fn in metric_table(task).items()}
     if task == "classification":
         pred = (scores >= threshold).astype(int)
-        out["precision"] = float(skm.precision_score(y, pred, zero_division=0))
-        out["recall"] = float(skm.recall_score(y, pred, zero_division=0))
+        out["precision"] = float(_skm().precision_score(y, pred, zero_division=0))
+        out["recall"] = float(_skm().recall_score(y, pred, zero_division=0))
         out["positive_rate"] = float(y.mean())
     out["n"] = float(len(y))
     return out

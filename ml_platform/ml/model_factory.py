@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-_ESTIMATORS: Mapping[tuple[str, str], Any] = {
-    ("hist_gradient_boosting", "classification"): HistGradientBoostingClassifier,
-    ("hist_gradient_boosting", "regression"): HistGradientBoostingRegressor,
-    ("random_forest", "classification"): RandomForestClassifier,
-    ("random_forest", "regression"): RandomForestRegressor,
-    ("linear", "classification"): LogisticRegression,
-    ("linear", "regression"): Ridge,
-}
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+
+def _estimator_class(kind: str, task: str) -> Any:
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    table: Mapping[tuple[str, str], Any] = {
+        ("hist_gradient_boosting", "classification"): HistGradientBoostingClassifier,
+        ("hist_gradient_boosting", "regression"): HistGradientBoostingRegressor,
+        ("random_forest", "classification"): RandomForestClassifier,
+        ("random_forest", "regression"): RandomForestRegressor,
+        ("linear", "classification"): LogisticRegression,
+        ("linear", "regression"): Ridge,
+    }
+    return table[(kind, task)]
 
 
 def make_pipeline(
@@ -36,7 +39,12 @@ def make_pipeline(
     params: Mapping[str, Any],
 ) -> Pipeline:
     """An unfitted Pipeline; unknown hyperparameters fail here with the estimator's own message."""
-    estimator_cls = _ESTIMATORS[(kind, task)]
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    estimator_cls = _estimator_class(kind, task)
     if kind == "hist_gradient_boosting":
         prep = ColumnTransformer(
             [
