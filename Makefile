@@ -10,7 +10,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export MLFLOW_ENABLE_TELEMETRY ?= false
 export DO_NOT_TRACK ?= true
 
-.PHONY: install demo dev status test lint fmt constraints clean bench
+.PHONY: install demo dev status test lint fmt constraints clean bench prod-like prod-like-down prod-like-status
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,17 @@ replay: $(STAMP)
 
 status: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ml-platform status
+
+## prod-like: Postgres + moto S3 + MLflow server + Dagster webserver/daemon on this machine, pipeline to a
+## deployed champion (Spark features); prints where each part lives. prod-like-down stops it all.
+prod-like: $(STAMP)
+	$(BIN)/python -m ml_platform.prodlike up
+
+prod-like-down:
+	$(BIN)/python -m ml_platform.prodlike down
+
+prod-like-status:
+	$(BIN)/python -m ml_platform.prodlike status
 
 ## test: the whole suite (unit, assets, system)
 test: $(STAMP)

@@ -14,7 +14,12 @@ from ml_platform.specs.models import PipelineSpec
 
 def build_definitions(specs: Sequence[PipelineSpec], env: Environment) -> dg.Definitions:
     merged = dg.Definitions.merge(
-        *(pipeline_definitions(s, schedules_running=env.schedules_running) for s in specs)
+        *(
+            pipeline_definitions(
+                s, schedules_running=env.schedules_running, train_executor=env.train_executor()
+            )
+            for s in specs
+        )
     )
     return dg.Definitions.merge(merged, dg.Definitions(resources=dict(env.resources(specs))))
 

@@ -7,13 +7,16 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import dagster as dg
 
 from ml_platform.resources.export import LocalExportTarget
 from ml_platform.resources.mlflow import MlflowRegistry
 from ml_platform.resources.notify import notifier_from_env
 from ml_platform.resources.source_factory import retry_fields
 from ml_platform.resources.sources import DataSource, LandingDirSource, Nycflights13Source
+from ml_platform.resources.spark import feature_engine
 from ml_platform.resources.storage import LocalJsonIOManager, LocalParquetIOManager
 from ml_platform.specs.models import PipelineSpec
 
@@ -30,6 +33,8 @@ class Environment:
     schedules_running: bool
     mlflow_ui_url: str = "http://127.0.0.1:5000"
     dagster_ui_url: str = "http://127.0.0.1:3000"
+    feature_engine: Literal["pandas", "spark"] = "pandas"
+    spark_master: str = "local[2]"
 
     @property
     def mlflow_tracking_uri(self) -> str:
@@ -62,11 +67,16 @@ class Environment:
             "json_io_manager": LocalJsonIOManager(base_dir=str(self.home / "storage")),
             "mlflow": self.mlflow(),
             "export_target": LocalExportTarget(path=str(self.home / "exports")),
+            "feature_engine": feature_engine(self.feature_engine, self.spark_master),
             "notifier": notifier_from_env(os.environ, self.dagster_ui_url),
         }
         for spec in specs:
             resources[f"{spec.name}_source"] = self.source(spec)
         return resources
+
+    def train_executor(self) -> dg.ExecutorDefinition | None:
+        """Executor of the training job; None: Dagster's default."""
+        return None
 
 
 def local_environment(home: str | Path) -> Environment:
@@ -89,7 +99,11 @@ def current_environment(environ: Mapping[str, str] | None = None) -> Environment
     home = Path(environ.get(HOME_VAR, ".ml_platform"))
     if name == "local":
         return with_ui_urls(local_environment(home), environ)
-    raise ValueError(f"{ENV_VAR}={name!r}: unknown environment (known: local)")
+    if name == "production":
+        from ml_platform.production import production_environment
+
+        return production_environment(home, environ)
+    raise ValueError(f"{ENV_VAR}={name!r}: unknown environment (known: local, production)")
 
 
 __all__ = ["Environment", "current_environment", "local_environment"]

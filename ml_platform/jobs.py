@@ -17,7 +17,7 @@ class PipelineJobs:
     deploy: dg.UnresolvedAssetJobDefinition
 
 
-def pipeline_jobs(pipeline: Pipeline) -> PipelineJobs:
+def pipeline_jobs(pipeline: Pipeline, train_executor: dg.ExecutorDefinition | None = None) -> PipelineJobs:
     partitioned = [t for t in pipeline.tables if t.partitioned]
     static = [t for t in pipeline.tables if not t.partitioned]
 
@@ -44,6 +44,7 @@ def pipeline_jobs(pipeline: Pipeline) -> PipelineJobs:
         train=dg.define_asset_job(
             f"{pipeline.name}_train",
             selection=dg.AssetSelection.assets(pipeline.model_key, pipeline.report_key),
+            executor_def=train_executor,
             description="Train a challenger, evaluate it against the champion and run the deploy gate.",
         ),
         deploy=dg.define_asset_job(

@@ -33,10 +33,15 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     ]
 
 
-def pipeline_definitions(spec: PipelineSpec, *, schedules_running: bool = False) -> dg.Definitions:
+def pipeline_definitions(
+    spec: PipelineSpec,
+    *,
+    schedules_running: bool = False,
+    train_executor: dg.ExecutorDefinition | None = None,
+) -> dg.Definitions:
     """Everything Dagster needs for one pipeline, except resources (chosen by the environment)."""
     pipeline = Pipeline(spec)
-    jobs = pipeline_jobs(pipeline)
+    jobs = pipeline_jobs(pipeline, train_executor)
     assets = pipeline_assets(pipeline)
     cleaned = {pipeline.cleaned_key(t) for t in pipeline.tables}
     return dg.Definitions(

@@ -5,7 +5,8 @@ import pandas as pd
 
 from ml_platform.assets.common import Pipeline, partition_label
 from ml_platform.assets.progress import Progress
-from ml_platform.ml.features import build_features
+from ml_platform.k8s import FEATURES_STEP
+from ml_platform.resources.spark import FeatureEngine
 
 
 def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
@@ -23,15 +24,20 @@ def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         group_name=pipeline.name,
         owners=pipeline.owners,
         kinds={"pandas", "parquet"},
+        op_tags=FEATURES_STEP,
         description=f"Model inputs for `{main.name}` built by the `{spec.features.builder}` builder "
         f"({len(spec.features.model_columns)} columns), plus the label `{spec.target.name}` and "
         "slice columns. Leak-free: only what is known before prediction time.",
     )
     def _features(
-        context: dg.AssetExecutionContext, main: pd.DataFrame, **aux: pd.DataFrame
+        context: dg.AssetExecutionContext,
+        feature_engine: FeatureEngine,
+        main: pd.DataFrame,
+        **aux: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
-        progress = Progress(context.log, f"features {spec.name}", len(context.partition_keys))
-        frame = build_features(spec, main, aux)
+        engine = feature_engine.engine_for(spec)
+        progress = Progress(context.log, f"features {spec.name} ({engine})", len(context.partition_keys))
+        frame = feature_engine.build(spec, main, aux)
         progress.advance(len(context.partition_keys), len(main))
         label = spec.target.name
         return dg.Output(
@@ -44,6 +50,7 @@ def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
                 if spec.task == "classification" and len(frame)
                 else 0.0,
                 "partitions": partition_label(context),
+                "engine": engine,
                 "dagster/column_schema": dg.TableSchema(
                     columns=[dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()]
                 ),

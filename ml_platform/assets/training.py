@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.assets.common import Pipeline, code_version, git_sha
+from ml_platform.k8s import TRAINING_STEP
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import labelled
 from ml_platform.ml.metrics import point_metrics
@@ -62,6 +63,7 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         group_name=pipeline.name,
         owners=pipeline.owners,
         kinds={"scikitlearn", "mlflow"},
+        op_tags=TRAINING_STEP,
         description=f"A `{spec.estimator.kind}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
         f"the {spec.training.window_partitions} partitions before a {spec.training.holdout_partitions}-"
         "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",

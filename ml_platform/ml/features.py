@@ -42,7 +42,11 @@ def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
 
 def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Model columns + slice columns + label + partition, one row per row of ``main``."""
-    built = BUILDERS[spec.features.builder](main, aux, spec.features.options)
+    return finish_features(spec, main, BUILDERS[spec.features.builder](main, aux, spec.features.options))
+
+
+def finish_features(spec: PipelineSpec, main: pd.DataFrame, built: pd.DataFrame) -> pd.DataFrame:
+    """Select and type the builder's columns (whichever engine built them), add label and partition."""
     wanted = list(dict.fromkeys([*spec.features.model_columns, *spec.features.slice_columns]))
     missing = [c for c in wanted if c not in built.columns]
     if missing:

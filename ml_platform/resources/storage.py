@@ -8,6 +8,7 @@ partitions returns one concatenated frame.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from typing import Any
@@ -26,7 +27,24 @@ def _atomic_write(path: UPath, data: bytes) -> None:
     tmp.rename(path)
 
 
-class ParquetIOManager(dg.UPathIOManager):
+class _BytesStore(dg.UPathIOManager):
+    """Where serialized bytes go. Here: the UPath's filesystem; subclasses (e.g. S3) override."""
+
+    def write_bytes(self, path: UPath, data: bytes) -> None:
+        _atomic_write(path, data)
+
+    def read_bytes(self, path: UPath) -> bytes:
+        return path.read_bytes()
+
+    def names_in(self, folder: UPath) -> set[str]:
+        """File names directly under ``folder`` (empty if it does not exist)."""
+        return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+    def uri(self, path: UPath) -> str:
+        return str(path)
+
+
+class ParquetIOManager(_BytesStore):
     """DataFrames as Parquet; daily partitions as one file each."""
 
     extension = ".parquet"
@@ -36,12 +54,11 @@ class ParquetIOManager(dg.UPathIOManager):
             raise TypeError(
                 f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}"
             )
-        _atomic_write(path, obj.to_parquet(index=False))
+        self.write_bytes(path, obj.to_parquet(index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         columns = (context.definition_metadata or {}).get("columns")
-        with path.open("rb") as f:
-            return pd.read_parquet(f, columns=columns)
+        return pd.read_parquet(io.BytesIO(self.read_bytes(path)), columns=columns)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
@@ -55,7 +72,7 @@ class ParquetIOManager(dg.UPathIOManager):
         context.add_output_metadata(
             {
                 "partitions_written": len(paths),
-                "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
+                "path": dg.MetadataValue.path(self.uri(next(iter(paths.values())).parent)),
             }
         )
 
@@ -68,21 +85,20 @@ class ParquetIOManager(dg.UPathIOManager):
 
         paths = self._get_paths_for_partitions(context)
         folder = next(iter(paths.values())).parent
-        present = {p.name for p in folder.iterdir()} if folder.exists() else set()
+        present = self.names_in(folder)
         missing = sorted(k for k, p in paths.items() if p.name not in present)
         metadata = context.definition_metadata or {}
         if missing and not metadata.get("allow_missing_partitions", False):
             raise FileNotFoundError(
                 f"{context.asset_key.to_user_string()}: {len(missing)} partition(s) not materialized "
-                f"under {folder}: {missing[:5]}{' …' if len(missing) > 5 else ''}"
+                f"under {self.uri(folder)}: {missing[:5]}{' …' if len(missing) > 5 else ''}"
             )
         columns = metadata.get("columns")
         tables = []
         for key in sorted(paths):
             if key in missing:
                 continue
-            with paths[key].open("rb") as f:
-                tables.append(pq.read_table(f, columns=columns))
+            tables.append(pq.read_table(io.BytesIO(self.read_bytes(paths[key])), columns=columns))
         if not tables:
             return pd.DataFrame()
         return pa.concat_tables(tables, promote_options="permissive").to_pandas()
@@ -97,16 +113,16 @@ class ParquetIOManager(dg.UPathIOManager):
         return loaded
 
 
-class JsonIOManager(dg.UPathIOManager):
+class JsonIOManager(_BytesStore):
     """Small JSON-serializable records (model lineage, evaluation reports)."""
 
     extension = ".json"
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        _atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+        self.write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
-        return json.loads(path.read_text())
+        return json.loads(self.read_bytes(path))
 
 
 class LocalParquetIOManager(dg.ConfigurableIOManagerFactory):

