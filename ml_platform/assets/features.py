@@ -36,7 +36,7 @@ def features_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         **aux: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         engine = feature_engine.engine_for(spec)
-        progress = Progress(context.log, f"features {spec.name} ({engine})", len(context.partition_keys))
+        progress = Progress(context.log, f"features {spec.name}", len(context.partition_keys))
         frame = feature_engine.build(spec, main, aux)
         progress.advance(len(context.partition_keys), len(main))
         label = spec.target.name
