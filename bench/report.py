@@ -110,5 +110,10 @@ def render(results: dict[str, Any], command: str) -> str:
             lines.append(
                 f"| {factor}× | {rows / 1e6:.2f} M | {d:.1f} s | {f:.1f} s | {d / f:.2f} | {peak:.2f} GB |"
             )
-    lines += ["", f"Total benchmark time: {results['seconds_total'] / 60:.1f} min.", ""]
+    lines += [
+        "",
+        f"Total benchmark time: {results['seconds_total'] / 60:.1f} min.",
+        "What the profiles showed and what was changed: [performance.md](performance.md).",
+        "",
+    ]
     return "\n".join(lines)

@@ -144,10 +144,17 @@ def main() -> None:
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     }
     started = time.time()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every stage: a late failure keeps what was measured
+        args.json.write_text(json.dumps(results, indent=2))
+
     floors, dagsters = full_build(args.repeats, None, 366)
     results["full_1x"] = {"floor": floors, "dagster": dagsters}
+    save()
     days, rebuilds = new_day(args.repeats)
     results["new_day"] = {"day": days, "rebuild": rebuilds}
+    save()
     for factor in [int(f) for f in args.scales.split(",") if f]:
         with tempfile.TemporaryDirectory(prefix=f"bench-x{factor}-") as data:
             subprocess.run(
@@ -159,9 +166,9 @@ def main() -> None:
             )
             f, d = full_build(args.scale_repeats, data, chunk_days=31)
             results[f"full_{factor}x"] = {"floor": f, "dagster": d}
+            save()
     results["seconds_total"] = time.time() - started
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2))
+    save()
     from bench.report import render
 
     args.out.write_text(render(results, " ".join(["python -m bench.run", *sys.argv[1:]])))
