@@ -20,16 +20,18 @@ from ml_platform.resources.sources import _package_data_dir
 
 def scaled_flights(flights: pd.DataFrame, factor: int, seed: int = 0) -> pd.DataFrame:
     """Copy k (k ≥ 1) shifts each row by up to ±3 days (clipped to 2013), jitters the schedule by
-    up to ±20 minutes and the delays by a few minutes, and gets its own flight number."""
+    up to ±20 minutes and the delays by a few minutes, and gets flight numbers of its own."""
     rng = np.random.default_rng(seed)
     parts = [flights]
     base_day = pd.to_datetime(dict(year=flights.year, month=flights.month, day=flights.day))
     for k in range(1, factor):
         n = len(flights)
         copy = flights.copy()
-        day = (base_day + pd.to_timedelta(rng.integers(-3, 4, n), unit="D")).clip(
-            pd.Timestamp("2013-01-01"), pd.Timestamp("2013-12-31")
-        )
+        shift = rng.integers(-3, 4, n)
+        shifted = base_day + pd.to_timedelta(shift, unit="D")
+        outside = (shifted.dt.year != 2013).to_numpy()
+        shift[outside] = 0  # rows that would leave 2013 keep their day (no clipping onto one day)
+        day = base_day + pd.to_timedelta(shift, unit="D")
         minutes = (flights.hour * 60 + flights.minute + rng.integers(-20, 21, n)).clip(60, 23 * 60 + 59)
         copy["year"], copy["month"], copy["day"] = day.dt.year, day.dt.month, day.dt.day
         copy["hour"], copy["minute"] = minutes // 60, minutes % 60
@@ -37,7 +39,8 @@ def scaled_flights(flights: pd.DataFrame, factor: int, seed: int = 0) -> pd.Data
         noise = rng.normal(0, 4, n).round()
         copy["dep_delay"] = flights.dep_delay + noise
         copy["arr_delay"] = flights.arr_delay + noise + rng.normal(0, 3, n).round()
-        copy["flight"] = flights.flight + 10000 * k
+        # one flight-number block per (copy, shift): two rows shifted onto the same day never share a key
+        copy["flight"] = flights.flight + 10000 * (7 * k + shift + 3)
         stamp = (day + pd.to_timedelta(copy["hour"], unit="h")).dt.tz_localize(
             "America/New_York", ambiguous="NaT", nonexistent="shift_forward"
         )
