@@ -11,14 +11,12 @@ import json
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from ml_platform.assets.common import Pipeline
 from ml_platform.jobs import PipelineJobs
 from ml_platform.resources.sources import DataSource, fingerprint
 
 DELIVERY_TAG = "ml_platform/delivery"
-_DONE = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
 def _load(cursor: str | None) -> dict[str, Any]:

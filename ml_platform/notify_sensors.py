@@ -8,10 +8,10 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ml_platform.assets.common import Pipeline
+from ml_platform.check_records import metadata_text, new_evaluations
 from ml_platform.jobs import PipelineJobs
 from ml_platform.resources.mlflow import MlflowRegistry
 from ml_platform.resources.notify import Notification, Notifier
-from ml_platform.sensors import _DONE, _text
 
 GATE_CHECK_FAILED = "DagsterAssetCheckFailedError"
 
@@ -112,18 +112,14 @@ def gate_rejection_alert(pipeline: Pipeline) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext, notifier: Notifier, mlflow: MlflowRegistry
     ) -> tuple[list[Notification], str]:
         cursor = int(context.cursor or 0)
-        history = context.instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
-        new = sorted(
-            (r for r in history if r.id > cursor and r.status in _DONE and r.event), key=lambda r: r.id
-        )
+        new = new_evaluations(context.instance, check_key, cursor)
         notes = []
-        for record in new:
-            evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
-            if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
+        for record, evaluation in new:
+            if evaluation.passed:
                 continue
             metadata = dict(evaluation.metadata)
-            version = _text(metadata, "model_version")
-            model = _text(metadata, "model_name") or pipeline.spec.model_name
+            version = metadata_text(metadata, "model_version")
+            model = metadata_text(metadata, "model_name") or pipeline.spec.model_name
             notes.append(
                 Notification(
                     kind="gate_rejected",
@@ -131,14 +127,14 @@ def gate_rejection_alert(pipeline: Pipeline) -> dg.SensorDefinition:
                     title=f"{pipeline.name}: deploy gate rejected {model} v{version}",
                     text=evaluation.description or "gate failed",
                     fields={
-                        "reasons": _text(metadata, "reasons") or "",
+                        "reasons": metadata_text(metadata, "reasons") or "",
                         "model_version": str(version),
-                        "champion_version": _text(metadata, "champion_version") or "none",
+                        "champion_version": metadata_text(metadata, "champion_version") or "none",
                     },
                     links=_links(notifier, mlflow, model, version, record.run_id),
                 )
             )
-        return notes, str(max([cursor, *(r.id for r in new)]))
+        return notes, str(max([cursor, *(r.id for r, _ in new)]))
 
     return _alert_sensor(
         f"{pipeline.name}_gate_rejection_alert",
@@ -163,10 +159,10 @@ def champion_alert(pipeline: Pipeline) -> dg.SensorDefinition:
         for record in records:
             materialization = record.asset_materialization
             metadata = dict(materialization.metadata) if materialization else {}
-            version = _text(metadata, "champion_version")
+            version = metadata_text(metadata, "champion_version")
             if version is None:
                 continue  # "already champion": nothing moved
-            previous = _text(metadata, "previous_champion") or "none"
+            previous = metadata_text(metadata, "previous_champion") or "none"
             notes.append(
                 Notification(
                     kind="champion_deployed",
@@ -176,7 +172,7 @@ def champion_alert(pipeline: Pipeline) -> dg.SensorDefinition:
                     fields={
                         "model_version": version,
                         "previous_champion": previous,
-                        "export_path": _text(metadata, "export_path") or "",
+                        "export_path": metadata_text(metadata, "export_path") or "",
                     },
                     links=_links(notifier, mlflow, model, version, record.run_id),
                 )

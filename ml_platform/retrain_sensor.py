@@ -11,9 +11,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from ml_platform.assets.common import Pipeline
 from ml_platform.assets.training import resolve_windows
+from ml_platform.check_records import FINISHED
 from ml_platform.jobs import PipelineJobs
-
-_DONE = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
 def blocking_check_keys(
@@ -55,7 +54,7 @@ def failed_blocking_checks(
     for check in checks:
         latest: dict[str, bool] = {}
         for record in instance.event_log_storage.get_asset_check_execution_history(check, limit=1000):
-            if record.status not in _DONE:
+            if record.status not in FINISHED:
                 continue
             if record.partition:
                 covered = [record.partition]

@@ -1,20 +1,11 @@
 """The deploy sensor: turns deploy-gate evaluations into deploy runs (pass) or rejection tags (fail)."""
 
-from typing import Any
-
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from ml_platform.assets.common import Pipeline
+from ml_platform.check_records import metadata_text, new_evaluations
 from ml_platform.jobs import PipelineJobs
 from ml_platform.resources.mlflow import MlflowRegistry
-
-_DONE = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
-
-
-def _text(metadata: dict[str, Any], key: str) -> str | None:
-    value = metadata.get(key)
-    return None if value is None else str(getattr(value, "value", value))
 
 
 def deploy_sensor(pipeline: Pipeline, jobs: PipelineJobs) -> dg.SensorDefinition:
@@ -34,25 +25,19 @@ def deploy_sensor(pipeline: Pipeline, jobs: PipelineJobs) -> dg.SensorDefinition
         context: dg.SensorEvaluationContext, mlflow: MlflowRegistry
     ) -> dg.SensorResult | dg.SkipReason:
         cursor = int(context.cursor or 0)
-        history = context.instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
-        new = sorted(
-            (r for r in history if r.id > cursor and r.status in _DONE and r.event), key=lambda r: r.id
-        )
+        new = new_evaluations(context.instance, check_key, cursor)
         if not new:
             return dg.SkipReason(f"no new {check_key.name} evaluations after record {cursor}")
         requests: list[dg.RunRequest] = []
         notes: list[str] = []
-        for record in new:
-            evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
-            if not isinstance(evaluation, dg.AssetCheckEvaluation):
-                continue
+        for record, evaluation in new:
             metadata = dict(evaluation.metadata)
-            version = _text(metadata, "model_version")
+            version = metadata_text(metadata, "model_version")
             if version is None:
                 notes.append(f"record {record.id}: no model_version in metadata, ignored")
                 continue
             if not evaluation.passed:
-                reasons = evaluation.description or _text(metadata, "reasons") or "gate failed"
+                reasons = evaluation.description or metadata_text(metadata, "reasons") or "gate failed"
                 mlflow.tag_version(
                     name, version, {"validation_status": "rejected", "rejection_reason": reasons}
                 )
@@ -69,7 +54,7 @@ def deploy_sensor(pipeline: Pipeline, jobs: PipelineJobs) -> dg.SensorDefinition
                     tags={"ml_platform/model_version": version, "ml_platform/gate_run": record.run_id},
                 )
             )
-        cursor_value = str(max(r.id for r in new))
+        cursor_value = str(max(r.id for r, _ in new))
         if not requests:
             return dg.SensorResult(skip_reason="; ".join(notes) or "nothing to deploy", cursor=cursor_value)
         return dg.SensorResult(run_requests=requests, cursor=cursor_value)
