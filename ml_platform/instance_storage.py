@@ -1,4 +1,4 @@
-"""Local Dagster storage: Dagster's own SQLite storage with ``PRAGMA synchronous=NORMAL``.
+"""Local Dagster storage: Dagster's own SQLite storage, with fsync-free commits and batched writes.
 
 Dagster's SQLite storages run in WAL mode with SQLite's default ``synchronous=FULL``: every commit
 fsyncs. A single-run backfill over a year writes thousands of events (one materialization per
@@ -6,6 +6,12 @@ partition per asset), and on this machine an fsync costs ~5 ms, so the event log
 dominated a full build (profile in docs/benchmarks.md). In WAL mode ``synchronous=NORMAL`` keeps the
 database consistent after any crash of the application; only a power loss can drop the last commits,
 an acceptable trade for an embedded, local instance. Production uses PostgreSQL.
+
+Batched writes: Dagster hands the materializations of one multi-partition output (and the planned
+events of a new run) to ``store_event_batch`` when ``DAGSTER_EVENT_BATCH_SIZE`` is set, which this
+storage sets (as a default) for the process that loads it. SQLite's own storage inherits the base
+loop: one connection, transaction and WAL checkpoint per event and shard. Here a batch writes each
+event exactly as ``store_event`` does, but inside one transaction per shard (run and index).
 
 Selected in ``dagster.yaml``::
 
@@ -22,9 +28,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from sqlalchemy.engine import Connection
+
+#: Events per batch write (Dagster's own setting; a year of one asset's partitions is 365).
+EVENT_BATCH_SIZE = "1000"
 
 _LOCK = threading.Lock()
 _DIRS: set[str] = set()
@@ -53,12 +67,44 @@ def _relax_sync_under(base_dir: str) -> None:
             _LISTENING = True
 
 
+class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log; a batch of events shares one transaction per shard."""
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        super().__init__(base_dir, inst_data=inst_data)
+        self._db_lock = threading.RLock()  # type: ignore[assignment]  # a batch holds two shards at once
+        self._held = threading.local()
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        held: dict[str, Connection] | None = getattr(self._held, "conns", None)
+        if held is not None and shard in held:
+            yield held[shard]  # already inside the batch's transaction on this shard
+            return
+        with super()._connect(shard) as conn:
+            yield conn
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        shards = [INDEX_SHARD_NAME, *sorted({e.run_id for e in events})]
+        with self._db_lock, ExitStack() as stack:
+            held = {s: stack.enter_context(SqliteEventLogStorage._connect(self, s)) for s in shards}
+            self._held.conns = held
+            try:
+                for event in events:
+                    self.store_event(event)
+            finally:
+                self._held.conns = None
+
+
 class LocalSqliteStorage(DagsterSqliteStorage):
-    """Same files and schema as Dagster's default SQLite storage; commits without fsync (WAL)."""
+    """Same files and schema as Dagster's default SQLite storage; commits without fsync (WAL) and
+    writes each batch of events in one transaction per shard."""
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         _relax_sync_under(base_dir)
+        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         super().__init__(base_dir, inst_data=inst_data)
+        self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> LocalSqliteStorage:  # type: ignore[override]
