@@ -10,7 +10,6 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
-
 SCHEMA_SAMPLE_ROWS = 10_000
 
 
