@@ -32,7 +32,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from sqlalchemy.engine import Connection
@@ -90,10 +93,43 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             held = {s: stack.enter_context(SqliteEventLogStorage._connect(self, s)) for s in shards}
             self._held.conns = held
             try:
-                for event in events:
-                    self.store_event(event)
+                self._store_held(events, held[INDEX_SHARD_NAME])
             finally:
                 self._held.conns = None
+
+    def _store_held(self, events: Sequence[EventLogEntry], index: Connection) -> None:
+        """``store_event`` for each event, except that the asset events' tags go in one insert and
+        the asset-key row is written once per asset and event type, from the batch's last such
+        event: the columns it sets (last materialization, run, timestamp) are overwritten by every
+        later event of that type, so the result is the same as writing each in turn."""
+        asset_events: list[EventLogEntry] = []
+        event_ids: list[int] = []
+        for event in events:
+            if not (event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS):
+                self.store_event(event)
+                continue
+            row = self._event_to_row(event)
+            with self.run_connection(event.run_id) as conn:
+                conn.execute(SqlEventLogStorageTable.insert().values(**row))
+            inserted = index.execute(SqlEventLogStorageTable.insert().values(**row)).inserted_primary_key
+            event_id = inserted[0] if inserted else None
+            if event_id is None:
+                raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+            asset_events.append(event)
+            event_ids.append(int(event_id))
+        if not asset_events:
+            return
+        self._store_asset_event_tags(index, asset_events, event_ids)
+        last: dict[tuple[str, str], tuple[EventLogEntry, int]] = {}
+        for event, event_id in zip(asset_events, event_ids, strict=True):
+            dagster_event = event.get_dagster_event()
+            key = (
+                dagster_event.asset_key.to_string() if dagster_event.asset_key else "",
+                dagster_event.event_type_value,
+            )
+            last[key] = (event, event_id)
+        for event, event_id in last.values():
+            self._store_asset_event(index, event, event_id)
 
 
 class LocalSqliteStorage(DagsterSqliteStorage):

@@ -39,6 +39,28 @@ def training_dataset(mlflow: Any, frame: Any, target: str, name: str) -> Any:
     return dataset
 
 
+#: What a logged model needs to load and predict. Named, not inferred: MLflow's inference loads the
+#: model in a subprocess (~3 s) and lists whatever that process had imported (pytest, rich, …).
+MODEL_REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
+
+
+def model_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+def optional_inputs_signature(frame: Any, output: Any) -> Any:
+    """Signature from a sample of the training frame, every input optional: the pipelines encode or
+    impute missing values (a day without weather still scores), so serving must accept them."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ColSpec, Schema
+
+    inferred = infer_signature(frame.head(SCHEMA_SAMPLE_ROWS), output)
+    inputs = Schema([ColSpec(c.type, c.name, required=False) for c in inferred.inputs.inputs])
+    return ModelSignature(inputs=inputs, outputs=inferred.outputs)
+
+
 def _own_types(model: Any) -> list[str]:
     """Types skops does not trust by default in a model *this process just trained* (so trusted).
     Recorded in the MLmodel file so loading needs no pickle."""
@@ -141,8 +163,6 @@ class MlflowRegistry(dg.ConfigurableResource):
         """One run: params, metrics, training data as an ``mlflow.data`` input, the model with
         signature + input example, registered as a new version aliased ``challenger``."""
         with self._fluent() as mlflow:
-            from mlflow.models import infer_signature
-
             exp_id = self.experiment_id(experiment)
             with mlflow.start_run(experiment_id=exp_id, tags=dict(tags)) as run:
                 mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
@@ -154,8 +174,9 @@ class MlflowRegistry(dg.ConfigurableResource):
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
-                    signature=infer_signature(input_example, output),
+                    signature=optional_inputs_signature(train_frame.drop(columns=[target]), output),
                     input_example=input_example,
+                    pip_requirements=model_requirements(),
                     registered_model_name=model_name,
                     pyfunc_predict_fn=predict_fn,
                     serialization_format="skops",

@@ -4,11 +4,14 @@ Covers raw → cleaned → features → model → evaluation_report → deploy_g
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 import pytest
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.resources.mlflow import MODEL_REQUIREMENTS
 from ml_platform_tests.helpers import SHORT_END, SHORT_START, short_flights_spec
 
 WEAK = {"max_iter": 3, "max_depth": 1, "learning_rate": 0.05}
@@ -96,6 +99,23 @@ def test_model_is_registered_as_challenger_with_full_lineage(world, first_train)
     (dataset_input,) = run.inputs.dataset_inputs
     assert dataset_input.dataset.digest == model["dataset_digest"]
     assert max(model["train_partitions"]) < min(model["holdout_partitions"])
+
+
+def test_logged_model_names_its_requirements_and_accepts_missing_inputs(world, first_train, tmp_path) -> None:
+    from mlflow.models import Model
+
+    model = first_train.output_for_node("flights_delay__model")
+    local = Path(world.registry.download(model["model_uri"], str(tmp_path)))
+    requirements = (local / "requirements.txt").read_text().split()
+    assert sorted(r.split("==")[0] for r in requirements) == sorted(MODEL_REQUIREMENTS)
+    signature = Model.load(str(local / "MLmodel")).signature
+    assert signature is not None and not any(c.required for c in signature.inputs.inputs)
+    day = model["holdout_partitions"][0]
+    holdout = pd.read_parquet(world.env.home / "storage" / "flights_delay" / "features" / f"{day}.parquet")
+    sample = holdout[world.spec.features.model_columns].head(3).copy()
+    sample["wx_temp"] = None  # a day without weather still scores through the pyfunc schema check
+    scores = world.registry.load_pyfunc(model["model_uri"]).predict(sample)
+    assert scores.shape == (3, 2) and ((scores >= 0) & (scores <= 1)).all()
 
 
 def test_report_compares_on_the_holdout_and_gate_passes_without_champion(world, first_train) -> None:
