@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.assets.common import Pipeline, partition_label
+from ml_platform.assets.partition_metadata import ROW_COUNT, add_partition_metadata, partition_counts
 from ml_platform.assets.progress import Progress, chunked
 from ml_platform.ml.cleaning import (
     PARTITION_COLUMN,
@@ -145,28 +146,33 @@ def cleaned_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
         cleaned, quarantine = result.cleaned, result.quarantine
         share = len(quarantine) / max(len(raw), 1)
         dupes = int(cleaned.duplicated(table.primary_key).sum()) if table.primary_key else 0
-        yield dg.Output(
-            cleaned,
-            output_name=cleaned_key.to_python_identifier(),
-            metadata={
+        is_main = table is pipeline.spec.main_table
+        run_wide: dict[str, Any] = {
+            "partitions": label,
+            "duplicates_removed_in_run": result.duplicates_removed,
+            "unexpected_columns": ", ".join(result.unexpected_columns) or "none",
+        }
+        quarantine_run: dict[str, Any] = {"reasons_in_run": dg.MetadataValue.json(result.reasons)}
+        if partitions:
+            missing = {"rows_missing_target": cleaned[pipeline.spec.target.column].isna()} if is_main else {}
+            delivered, quarantined = partition_counts(raw), partition_counts(quarantine)
+            per_key = partition_counts(cleaned, missing)
+            for key in context.partition_keys:
+                per_key.setdefault(key, {})["rows_delivered"] = delivered.get(key, {}).get(ROW_COUNT, 0)
+                per_key[key]["rows_quarantined"] = quarantined.get(key, {}).get(ROW_COUNT, 0)
+            zeros = dict.fromkeys([ROW_COUNT, *missing, "rows_delivered", "rows_quarantined"], 0)
+            add_partition_metadata(context, per_key, zeros, asset_key=cleaned_key)
+            add_partition_metadata(context, quarantined, {ROW_COUNT: 0}, asset_key=quarantine_key)
+        else:
+            run_wide |= {
                 "dagster/row_count": len(cleaned),
                 "rows_delivered": len(raw),
                 "rows_quarantined": len(quarantine),
-                "duplicates_removed": result.duplicates_removed,
-                "unexpected_columns": ", ".join(result.unexpected_columns) or "none",
-                "rows_missing_target": int(cleaned[pipeline.spec.target.column].isna().sum())
-                if table is pipeline.spec.main_table
-                else 0,
-                "partitions": label,
-            },
-        )
+            }
+            quarantine_run |= {"dagster/row_count": len(quarantine)}
+        yield dg.Output(cleaned, output_name=cleaned_key.to_python_identifier(), metadata=run_wide)
         yield dg.Output(
-            quarantine,
-            output_name=quarantine_key.to_python_identifier(),
-            metadata={
-                "dagster/row_count": len(quarantine),
-                "reasons": dg.MetadataValue.json(result.reasons),
-            },
+            quarantine, output_name=quarantine_key.to_python_identifier(), metadata=quarantine_run
         )
         yield dg.AssetCheckResult(asset_key=cleaned_key, check_name="contract", passed=True)
         yield dg.AssetCheckResult(

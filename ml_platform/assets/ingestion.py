@@ -2,24 +2,28 @@
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from ml_platform.assets.common import Pipeline, partition_label
+from ml_platform.assets.partition_metadata import (
+    ROW_COUNT,
+    add_partition_metadata,
+    declared_schema,
+    partition_counts,
+)
 from ml_platform.assets.progress import Progress, chunked
+from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.resources.retry import SourceError, TransientSourceError
-from ml_platform.resources.sources import DataSource
+from ml_platform.resources.sources import SOURCE_COLUMN, DataSource
 from ml_platform.specs.models import TableSpec
 
 
 def _content_hash(frame: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
-
-
-def _table_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()])
 
 
 def _fetch_with_progress(
@@ -52,7 +56,11 @@ def raw_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
         kinds={"pandas", "parquet"},
         required_resource_keys={pipeline.source_resource_key},
         description=f"Raw `{table.name}` rows exactly as delivered by the source"
-        + (", one file per day." if partitions else " (unpartitioned lookup)."),
+        + (", one file per day." if partitions else " (unpartitioned lookup).")
+        + " Columns as the spec declares them; cleaning enforces them.",
+        metadata={
+            "dagster/column_schema": declared_schema(table, {PARTITION_COLUMN: "str", SOURCE_COLUMN: "str"})
+        },
     )
     def _raw(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         source: DataSource = getattr(context.resources, pipeline.source_resource_key)
@@ -72,18 +80,15 @@ def raw_asset(pipeline: Pipeline, table: TableSpec) -> dg.AssetsDefinition:
                 },
             ) from exc
         context.log.info(f"{table.name}: {len(frame)} rows for {label} from {source.uri(table.table)}")
-        return dg.Output(
-            frame,
-            data_version=dg.DataVersion(_content_hash(frame)),
-            metadata={
-                "dagster/row_count": len(frame),
-                "bytes_in_memory": int(frame.memory_usage(deep=False).sum()),
-                "source_uri": dg.MetadataValue.url(source.uri(table.table))
-                if source.uri(table.table).startswith("http")
-                else source.uri(table.table),
-                "partitions": label,
-                "dagster/column_schema": _table_schema(frame),
-            },
-        )
+        uri = source.uri(table.table)
+        metadata: dict[str, Any] = {
+            "source_uri": dg.MetadataValue.url(uri) if uri.startswith("http") else uri,
+            "partitions": label,
+        }
+        if partitions:
+            add_partition_metadata(context, partition_counts(frame), {ROW_COUNT: 0})
+        else:
+            metadata[ROW_COUNT] = len(frame)
+        return dg.Output(frame, data_version=dg.DataVersion(_content_hash(frame)), metadata=metadata)
 
     return _raw

@@ -27,6 +27,37 @@ def _atomic_write(path: UPath, data: bytes) -> None:
     tmp.rename(path)
 
 
+def split_partitions(frame: pd.DataFrame, keys: list[str]) -> dict[str, bytes]:
+    """One Parquet file per key from a frame holding many partitions (``_partition``), each
+    readable as ``frame[frame._partition == key].to_parquet(index=False)`` would be; a key without
+    rows gets an empty table with the same schema. The frame is converted to Arrow once and cut
+    into slices: converting hundreds of small frames costs more than writing them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    labels = frame[PARTITION_COLUMN].astype(str).to_numpy() if len(frame) else np.array([], dtype=str)
+    order = np.argsort(labels, kind="stable")
+    if len(order) and (order != np.arange(len(order))).any():
+        table, labels = table.take(order), labels[order]
+    uniques, starts = np.unique(labels, return_index=True)
+    stops = [*starts[1:].tolist(), len(labels)] if len(starts) else []
+    bounds = dict(zip(uniques.tolist(), zip(starts.tolist(), stops, strict=True), strict=True))
+    stray = sorted(set(bounds) - set(keys))
+    if stray:  # rows would be dropped silently
+        raise ValueError(
+            f"rows for partitions {stray[:5]} are not among the run's partitions {keys[0]}..{keys[-1]}"
+        )
+    out = {}
+    for key in keys:
+        start, stop = bounds.get(key, (0, 0))
+        sink = pa.BufferOutputStream()
+        pq.write_table(table.slice(start, stop - start), sink)
+        out[key] = sink.getvalue().to_pybytes()
+    return out
+
+
 class _BytesStore(dg.UPathIOManager):
     """Where serialized bytes go. Here: the UPath's filesystem; subclasses (e.g. S3) override."""
 
@@ -64,11 +95,13 @@ class ParquetIOManager(_BytesStore):
         if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
             super().handle_output(context, obj)
             return
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}"
+            )
         paths = self._get_paths_for_partitions(context)
-        parts = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False))) if len(obj) else {}
-        for key, path in paths.items():
-            part = parts.get(key, obj.iloc[0:0])
-            self.dump_to_path(context, part.reset_index(drop=True), path)
+        for key, part in split_partitions(obj, list(paths)).items():
+            self.write_bytes(paths[key], part)
         context.add_output_metadata(
             {
                 "partitions_written": len(paths),

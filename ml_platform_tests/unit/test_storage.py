@@ -78,3 +78,40 @@ def test_missing_partitions_are_named_when_not_allowed(tmp_path) -> None:
                 instance=instance,
                 resources=_resources(tmp_path),
             )
+
+
+def test_split_partitions_matches_one_to_parquet_per_day() -> None:
+    import io
+
+    from ml_platform.resources.storage import split_partitions
+
+    frame = pd.DataFrame(
+        {
+            PARTITION_COLUMN: ["2024-01-02", "2024-01-01", "2024-01-02", "2024-01-01"],  # unsorted
+            "carrier": ["AA", None, "UA", "DL"],
+            "delay": [1.5, None, 3.0, -2.0],
+            "n": [1, 2, 3, 4],
+        }
+    )
+    files = split_partitions(frame, ["2024-01-01", "2024-01-02", "2024-01-03"])
+    for day in ("2024-01-01", "2024-01-02"):
+        expected = frame[frame[PARTITION_COLUMN] == day].reset_index(drop=True)
+        pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(files[day])), expected)
+        assert pd.read_parquet(io.BytesIO(files[day])).equals(
+            pd.read_parquet(io.BytesIO(expected.to_parquet(index=False)))
+        )
+    empty = pd.read_parquet(io.BytesIO(files["2024-01-03"]))
+    assert len(empty) == 0 and list(empty.columns) == list(frame.columns)
+    with pytest.raises(ValueError, match=r"2024-01-02.*not among the run's partitions"):
+        split_partitions(frame, ["2024-01-01"])
+
+
+def test_split_partitions_of_an_empty_frame_writes_empty_days() -> None:
+    import io
+
+    from ml_platform.resources.storage import split_partitions
+
+    frame = pd.DataFrame({PARTITION_COLUMN: pd.Series([], dtype=str), "v": pd.Series([], dtype="int64")})
+    files = split_partitions(frame, ["2024-01-01", "2024-01-02"])
+    assert sorted(files) == ["2024-01-01", "2024-01-02"]
+    assert all(len(pd.read_parquet(io.BytesIO(b))) == 0 for b in files.values())
