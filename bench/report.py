@@ -110,6 +110,43 @@ def render(results: dict[str, Any], command: str) -> str:
             lines.append(
                 f"| {factor}× | {rows / 1e6:.2f} M | {d:.1f} s | {f:.1f} s | {d / f:.2f} | {peak:.2f} GB |"
             )
+        lines += [
+            "",
+            "Phases at each scale (median s): "
+            + "; ".join(
+                f"{factor}×: Dagster ingest {_med(results[f'full_{factor}x']['dagster'], 'seconds_ingest'):.0f}, "
+                f"train/evaluate/gate {_med(results[f'full_{factor}x']['dagster'], 'seconds_train_evaluate_gate'):.0f}; "
+                f"floor read/clean {_med(results[f'full_{factor}x']['floor'], 'seconds_read_clean'):.0f}, "
+                f"features {_med(results[f'full_{factor}x']['floor'], 'seconds_features'):.0f}, "
+                f"train {_med(results[f'full_{factor}x']['floor'], 'seconds_train'):.0f}"
+                for factor, *_ in scale_rows
+            )
+            + ".",
+        ]
+    engine_keys = sorted((k for k in results if k.startswith("engines_")), key=lambda k: int(k[8:-1]))
+    if engine_keys:
+        lines += [
+            "",
+            "## Features: pandas engine vs Spark engine (`local[2]`), whole year",
+            "",
+            "Each engine in its own process (`bench/features_engines.py`); the feature build is timed",
+            "apart from reading and cleaning; peak RSS includes Spark's JVM.",
+            "",
+            "| scale | rows | pandas | Spark | Spark / pandas | peak RSS pandas | peak RSS Spark | same checksum |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for key in engine_keys:
+            pandas_run, spark_run = results[key]["pandas"], results[key]["spark"]
+            same = abs(float(pandas_run["checksum"]) - float(spark_run["checksum"])) <= 1e-6 * max(
+                1.0, abs(float(pandas_run["checksum"]))
+            )
+            lines.append(
+                f"| {key[8:-1]}× | {float(pandas_run['rows']) / 1e6:.2f} M | {float(pandas_run['seconds_features']):.1f} s | "
+                f"{float(spark_run['seconds_features']):.1f} s | "
+                f"{float(spark_run['seconds_features']) / float(pandas_run['seconds_features']):.2f} | "
+                f"{float(pandas_run['peak_rss_gb']):.2f} GB | {float(spark_run['peak_rss_gb']):.2f} GB | "
+                f"{'yes' if same else 'no'} |"
+            )
     lines += [
         "",
         f"Total benchmark time: {results['seconds_total'] / 60:.1f} min.",
