@@ -98,25 +98,27 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 self._held.conns = None
 
     def _store_held(self, events: Sequence[EventLogEntry], index: Connection) -> None:
-        """``store_event`` for each event, except that the asset events' tags go in one insert and
-        the asset-key row is written once per asset and event type, from the batch's last such
-        event: the columns it sets (last materialization, run, timestamp) are overwritten by every
-        later event of that type, so the result is the same as writing each in turn."""
+        """``store_event`` for each event, except for asset events: their rows go in one multi-row
+        insert per shard (ids returned in order), their tags in one insert, and the asset-key row is
+        written once per asset and event type, from the batch's last such event: the columns it sets
+        (last materialization, run, timestamp) are overwritten by every later event of that type, so
+        the result is the same as writing each in turn."""
         asset_events: list[EventLogEntry] = []
-        event_ids: list[int] = []
         for event in events:
-            if not (event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS):
+            if event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS:
+                asset_events.append(event)
+            else:
                 self.store_event(event)
-                continue
-            row = self._event_to_row(event)
-            with self.run_connection(event.run_id) as conn:
-                conn.execute(SqlEventLogStorageTable.insert().values(**row))
-            inserted = index.execute(SqlEventLogStorageTable.insert().values(**row)).inserted_primary_key
-            event_id = inserted[0] if inserted else None
-            if event_id is None:
-                raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
-            asset_events.append(event)
-            event_ids.append(int(event_id))
+        rows = [self._event_to_row(event) for event in asset_events]
+        for run_id in sorted({event.run_id for event in asset_events}):
+            with self.run_connection(run_id) as conn:
+                conn.execute(SqlEventLogStorageTable.insert(), [r for r in rows if r["run_id"] == run_id])
+        insert = SqlEventLogStorageTable.insert().returning(
+            SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+        )
+        event_ids = [int(r[0]) for r in index.execute(insert, rows)] if rows else []
+        if len(event_ids) != len(rows):
+            raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
         if not asset_events:
             return
         self._store_asset_event_tags(index, asset_events, event_ids)

@@ -83,7 +83,7 @@ def test_missing_partitions_are_named_when_not_allowed(tmp_path) -> None:
 def test_split_partitions_matches_one_to_parquet_per_day() -> None:
     import io
 
-    from ml_platform.resources.storage import split_partitions
+    from ml_platform.resources.storage import parquet_bytes, split_partitions
 
     frame = pd.DataFrame(
         {
@@ -93,7 +93,10 @@ def test_split_partitions_matches_one_to_parquet_per_day() -> None:
             "n": [1, 2, 3, 4],
         }
     )
-    files = split_partitions(frame, ["2024-01-01", "2024-01-02", "2024-01-03"])
+    files = {
+        k: parquet_bytes(t)
+        for k, t in split_partitions(frame, ["2024-01-01", "2024-01-02", "2024-01-03"]).items()
+    }
     for day in ("2024-01-01", "2024-01-02"):
         expected = frame[frame[PARTITION_COLUMN] == day].reset_index(drop=True)
         pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(files[day])), expected)
@@ -109,9 +112,9 @@ def test_split_partitions_matches_one_to_parquet_per_day() -> None:
 def test_split_partitions_of_an_empty_frame_writes_empty_days() -> None:
     import io
 
-    from ml_platform.resources.storage import split_partitions
+    from ml_platform.resources.storage import parquet_bytes, split_partitions
 
     frame = pd.DataFrame({PARTITION_COLUMN: pd.Series([], dtype=str), "v": pd.Series([], dtype="int64")})
-    files = split_partitions(frame, ["2024-01-01", "2024-01-02"])
+    files = {k: parquet_bytes(t) for k, t in split_partitions(frame, ["2024-01-01", "2024-01-02"]).items()}
     assert sorted(files) == ["2024-01-01", "2024-01-02"]
     assert all(len(pd.read_parquet(io.BytesIO(b))) == 0 for b in files.values())
