@@ -49,6 +49,12 @@ def main() -> None:
     parser.add_argument("--start", default="2013-01-01")
     parser.add_argument("--end", default="2013-12-31")
     parser.add_argument("--chunk-days", type=int, default=366, help="partitions per single-run backfill")
+    parser.add_argument(
+        "--gate-min-value",
+        type=float,
+        default=None,
+        help="the gate's absolute bar (scaled copies carry less signal than the real flights)",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
@@ -62,7 +68,9 @@ def main() -> None:
     from ml_platform.lifecycle import Lifecycle
     from ml_platform.specs import SPEC_DIR, load_spec
 
-    overrides = {"source": {"options": {"data_dir": args.data_dir}}} if args.data_dir else {}
+    overrides: dict = {"source": {"options": {"data_dir": args.data_dir}}} if args.data_dir else {}
+    if args.gate_min_value is not None:
+        overrides["gate"] = {"min_value": args.gate_min_value}
     spec = load_spec(SPEC_DIR / "flights_delay.yaml", overrides)
     env = current_environment()
     defs = build_definitions([spec], env)

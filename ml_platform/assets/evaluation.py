@@ -9,12 +9,12 @@ import pandas as pd
 
 from ml_platform.assets.common import Pipeline
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.features import labelled
 from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics
 from ml_platform.ml.model_card import embedded_images, metrics_table
 from ml_platform.ml.model_factory import predict_scores
 from ml_platform.ml.plots import evaluation_plots
 from ml_platform.resources.mlflow import MlflowRegistry
+from ml_platform.resources.storage import PartitionedParquet
 from ml_platform.specs.models import PipelineSpec
 
 PLOTS_DIR = "evaluation/plots"
@@ -89,7 +89,9 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         key=pipeline.report_key,
         ins={
             "model": dg.AssetIn(pipeline.model_key),
-            "features": dg.AssetIn(pipeline.features_key, metadata={"allow_missing_partitions": True}),
+            "features": dg.AssetIn(
+                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
+            ),
         },
         io_manager_key="json_io_manager",
         group_name=pipeline.name,
@@ -103,12 +105,13 @@ def evaluation_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         mlflow: MlflowRegistry,
         model: dict[str, Any],
-        features: pd.DataFrame,
+        features: PartitionedParquet,
     ) -> dg.Output[dict[str, Any]]:
         holdout_keys = model["holdout_partitions"]
-        holdout = labelled(spec, features[features[PARTITION_COLUMN].isin(holdout_keys)]).reset_index(
-            drop=True
-        )
+        absent = sorted(set(holdout_keys) - set(features.keys()))
+        if absent:
+            raise dg.Failure(f"holdout partitions not materialized: {absent[:5]}")
+        holdout = features.read(holdout_keys, where_present=spec.target.name)
         missing = sorted(set(holdout_keys) - set(holdout[PARTITION_COLUMN].unique()))
         if missing:
             raise dg.Failure(f"holdout partitions without labelled rows: {missing[:5]}")

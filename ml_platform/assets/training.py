@@ -6,16 +6,15 @@ import time
 from typing import Any
 
 import dagster as dg
-import pandas as pd
+import numpy as np
 
 from ml_platform.assets.common import Pipeline, code_version, git_sha
 from ml_platform.k8s import TRAINING_STEP
-from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.features import labelled
 from ml_platform.ml.metrics import point_metrics
 from ml_platform.ml.model_factory import make_pipeline, predict_scores
 from ml_platform.ml.windows import Windows, split_windows
 from ml_platform.resources.mlflow import MlflowRegistry
+from ml_platform.resources.storage import PartitionedParquet
 
 TRAIN_METRIC_SAMPLE = 20_000
 
@@ -58,7 +57,11 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=pipeline.model_key,
-        ins={"features": dg.AssetIn(pipeline.features_key, metadata={"allow_missing_partitions": True})},
+        ins={
+            "features": dg.AssetIn(
+                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
+            )
+        },
         io_manager_key="json_io_manager",
         group_name=pipeline.name,
         owners=pipeline.owners,
@@ -69,29 +72,32 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",
     )
     def _model(
-        context: dg.AssetExecutionContext, config: TrainConfig, mlflow: MlflowRegistry, features: pd.DataFrame
+        context: dg.AssetExecutionContext,
+        config: TrainConfig,
+        mlflow: MlflowRegistry,
+        features: PartitionedParquet,
     ) -> dg.Output[dict[str, Any]]:
-        present = sorted(features[PARTITION_COLUMN].unique()) if len(features) else []
-        windows = resolve_windows(pipeline, present, config.as_of)
-        train = labelled(spec, features[features[PARTITION_COLUMN].isin(windows.train)])
+        windows = resolve_windows(pipeline, features.keys(), config.as_of)
+        label = spec.target.name
+        # only the window's labelled rows and the model's columns leave Parquet
+        X = features.read(windows.train, columns=[*cols, label], where_present=label)
+        y = X.pop(label).to_numpy()
         params = {**spec.estimator.params, **config.hyperparameters}
-        context.log.info(f"training on {len(train)} rows, {windows.train_range}; params {params}")
+        context.log.info(f"training on {len(X)} rows, {windows.train_range}; params {params}")
         model = make_pipeline(
             spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params
         )
         started = time.perf_counter()
-        X, y = train[cols], train[spec.target.name].to_numpy()
         model.fit(X, y)
         fit_seconds = time.perf_counter() - started
         context.log.info(
-            f"fit {len(train):,} rows x {len(cols)} features over {len(windows.train)} partitions in "
-            f"{fit_seconds:.1f} s ({len(train) / max(fit_seconds, 1e-9):,.0f} rows/s)"
+            f"fit {len(X):,} rows x {len(cols)} features over {len(windows.train)} partitions in "
+            f"{fit_seconds:.1f} s ({len(X) / max(fit_seconds, 1e-9):,.0f} rows/s)"
         )
         # in-sample fit quality on a fixed sample (scoring every training row costs as much as a fit)
-        sample = train.sample(n=min(TRAIN_METRIC_SAMPLE, len(train)), random_state=0)
-        train_metrics = point_metrics(
-            spec.task, sample[spec.target.name].to_numpy(), predict_scores(model, sample[cols], spec.task)
-        )
+        rng = np.random.default_rng(0)
+        sample = np.sort(rng.choice(len(X), size=min(TRAIN_METRIC_SAMPLE, len(X)), replace=False))
+        train_metrics = point_metrics(spec.task, y[sample], predict_scores(model, X.iloc[sample], spec.task))
         tags = {
             "dagster_run_id": context.run.run_id,
             "dagster_asset": pipeline.model_key.to_user_string(),
@@ -113,8 +119,8 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             params={**params, "estimator": spec.estimator.kind, "features": ",".join(cols)},
             metrics={f"train_{k}": v for k, v in train_metrics.items()} | {"fit_seconds": fit_seconds},
             tags=tags,
-            train_frame=train[[*cols, spec.target.name]],
-            target=spec.target.name,
+            train_frame=X.assign(**{label: y}),
+            target=label,
             input_example=X.head(5),
         )
         record = {
@@ -122,7 +128,7 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             **logged,
             "train_partitions": windows.train,
             "holdout_partitions": windows.holdout,
-            "train_rows": len(train),
+            "train_rows": len(X),
             "train_label_mean": float(y.mean()),
             "params": {k: v for k, v in params.items()},
             "dagster_run_id": context.run.run_id,
@@ -133,7 +139,7 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             "mlflow_run_id": logged["run_id"],
             "train_window": windows.train_range,
             "holdout_window": windows.holdout_range,
-            "train_rows": len(train),
+            "train_rows": len(X),
             "fit_seconds": round(fit_seconds, 2),
             "dataset_digest": logged["dataset_digest"],
         }

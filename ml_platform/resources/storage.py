@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -126,32 +127,27 @@ class ParquetIOManager(_BytesStore):
         )
 
     def load_partitions(self, context: dg.InputContext) -> Any:
-        """Many partitions: one Arrow read per file, one concatenation, one pandas conversion."""
-        if len(context.asset_partition_keys) == 1:
+        """Many partitions: one Arrow read per file (threaded), one concatenation, one pandas
+        conversion. With input metadata ``lazy: True``, a :class:`PartitionedParquet` handle instead,
+        so the asset reads only the partitions, columns and rows it needs."""
+        metadata = context.definition_metadata or {}
+        if len(context.asset_partition_keys) == 1 and not metadata.get("lazy"):
             return super().load_partitions(context)
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         paths = self._get_paths_for_partitions(context)
         folder = next(iter(paths.values())).parent
         present = self.names_in(folder)
         missing = sorted(k for k, p in paths.items() if p.name not in present)
-        metadata = context.definition_metadata or {}
         if missing and not metadata.get("allow_missing_partitions", False):
             raise FileNotFoundError(
                 f"{context.asset_key.to_user_string()}: {len(missing)} partition(s) not materialized "
                 f"under {self.uri(folder)}: {missing[:5]}{' …' if len(missing) > 5 else ''}"
             )
-        columns = metadata.get("columns")
-
-        def read(key: str) -> Any:
-            return pq.read_table(io.BytesIO(self.read_bytes(paths[key])), columns=columns)
-
-        with ThreadPoolExecutor(IO_THREADS) as pool:
-            tables = list(pool.map(read, [k for k in sorted(paths) if k not in missing]))
-        if not tables:
-            return pd.DataFrame()
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        handle = PartitionedParquet(
+            self, context.asset_key.to_user_string(), {k: p for k, p in paths.items() if k not in missing}
+        )
+        if metadata.get("lazy"):
+            return handle
+        return handle.read(handle.keys(), columns=metadata.get("columns"))
 
     def load_input(self, context: dg.InputContext) -> Any:
         loaded = super().load_input(context)
@@ -161,6 +157,43 @@ class ParquetIOManager(_BytesStore):
                 return pd.DataFrame()
             return pd.concat(frames, ignore_index=True)
         return loaded
+
+
+class PartitionedParquet:
+    """The materialized partitions of a Parquet asset, read on demand: any subset of partitions and
+    columns, optionally only rows where a column is present, as one pandas frame. Filtering happens
+    on the Arrow table, so rows and columns not asked for never become pandas objects."""
+
+    def __init__(self, store: ParquetIOManager, name: str, paths: Mapping[str, UPath]) -> None:
+        self.store, self.name, self.paths = store, name, dict(paths)
+
+    def keys(self) -> list[str]:
+        return sorted(self.paths)
+
+    def read(
+        self, keys: Sequence[str], columns: Sequence[str] | None = None, where_present: str | None = None
+    ) -> pd.DataFrame:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        absent = sorted(set(keys) - set(self.paths))
+        if absent:
+            raise FileNotFoundError(f"{self.name}: partitions not materialized: {absent[:5]}")
+        wanted = list(columns) if columns is not None else None
+
+        def one(key: str) -> Any:
+            table = pq.read_table(io.BytesIO(self.store.read_bytes(self.paths[key])), columns=wanted)
+            return table.filter(pc.is_valid(table[where_present])) if where_present else table
+
+        with ThreadPoolExecutor(IO_THREADS) as pool:
+            tables = list(pool.map(one, sorted(keys)))
+        if not tables:
+            return pd.DataFrame(columns=wanted)
+        table = pa.concat_tables(tables, promote_options="permissive")
+        del tables
+        # one block per column and the Arrow buffers released as they convert: no second copy
+        return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 class JsonIOManager(_BytesStore):

@@ -118,3 +118,49 @@ def test_split_partitions_of_an_empty_frame_writes_empty_days() -> None:
     files = {k: parquet_bytes(t) for k, t in split_partitions(frame, ["2024-01-01", "2024-01-02"]).items()}
     assert sorted(files) == ["2024-01-01", "2024-01-02"]
     assert all(len(pd.read_parquet(io.BytesIO(b))) == 0 for b in files.values())
+
+
+@dg.asset(
+    io_manager_key="json_io_manager",
+    ins={"days": dg.AssetIn(metadata={"allow_missing_partitions": True, "lazy": True})},
+)
+def window(days) -> dict:  # a PartitionedParquet handle
+    frame = days.read(["2024-01-02", "2024-01-03"], columns=["v", "label"], where_present="label")
+    return {"keys": days.keys(), "columns": list(frame.columns), "v": frame["v"].tolist()}
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run(), name="days")
+def labelled_days(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    keys = context.partition_keys
+    values = list(range(3 * len(keys)))
+    return pd.DataFrame(
+        {
+            PARTITION_COLUMN: [k for k in keys for _ in range(3)],
+            "v": values,
+            "label": [None if v % 3 == 0 else float(v % 2) for v in values],
+            "unused": "x",
+        }
+    )
+
+
+def test_lazy_input_reads_only_the_partitions_columns_and_rows_asked_for(tmp_path) -> None:
+    with dg.instance_for_test() as instance:
+        resources = _resources(tmp_path)
+        assert dg.materialize(
+            [labelled_days], instance=instance, resources=resources, tags=_range("2024-01-01", "2024-01-04")
+        ).success
+        result = dg.materialize(
+            [labelled_days, window], selection=[window], instance=instance, resources=resources
+        )
+        out = result.output_for_node("window")
+        assert out["keys"] == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+        assert out["columns"] == ["v", "label"]
+        assert out["v"] == [4, 5, 7, 8]  # days 2 and 3 (v 3..8), rows without a label dropped
+
+
+def test_lazy_handle_names_partitions_that_are_not_materialized(tmp_path) -> None:
+    from ml_platform.resources.storage import ParquetIOManager, PartitionedParquet
+
+    handle = PartitionedParquet(ParquetIOManager(), "flights_delay/features", {})
+    with pytest.raises(FileNotFoundError, match=r"flights_delay/features.*2024-01-09"):
+        handle.read(["2024-01-09"])
