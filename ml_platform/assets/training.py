@@ -11,7 +11,7 @@ import numpy as np
 from ml_platform.assets.common import Pipeline, code_version, git_sha
 from ml_platform.k8s import TRAINING_STEP
 from ml_platform.ml.metrics import point_metrics
-from ml_platform.ml.model_factory import make_pipeline, predict_scores
+from ml_platform.ml.model_factory import fit_lean, make_pipeline, predict_scores
 from ml_platform.ml.windows import Windows, split_windows
 from ml_platform.resources.mlflow import MlflowRegistry
 from ml_platform.resources.storage import PartitionedParquet
@@ -88,7 +88,7 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params
         )
         started = time.perf_counter()
-        model.fit(X, y)
+        fit_lean(model, X, y)
         fit_seconds = time.perf_counter() - started
         context.log.info(
             f"fit {len(X):,} rows x {len(cols)} features over {len(windows.train)} partitions in "

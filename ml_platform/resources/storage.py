@@ -193,7 +193,10 @@ class PartitionedParquet:
         table = pa.concat_tables(tables, promote_options="permissive")
         del tables
         # one block per column and the Arrow buffers released as they convert: no second copy
-        return table.to_pandas(split_blocks=True, self_destruct=True)
+        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        del table
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+        return frame
 
 
 class JsonIOManager(_BytesStore):

@@ -1,0 +1,32 @@
+"""Model construction and fitting (ml_platform/ml/model_factory.py): the copy-on-write fit gives the
+same model as a plain fit, and leaves the caller's frame as it was."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_platform.ml.model_factory import fit_lean, make_pipeline, predict_scores
+
+
+@pytest.mark.parametrize("kind", ["hist_gradient_boosting", "linear"])
+def test_fit_lean_equals_fit(kind: str) -> None:
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "carrier": rng.choice(["AA", "UA", "DL", None], n),
+            "distance": rng.uniform(100, 2000, n),
+            "hour": rng.integers(5, 23, n).astype(float),
+        }
+    )
+    X.loc[rng.choice(n, 100, replace=False), "distance"] = np.nan
+    y = ((X["distance"].fillna(0) > 900) ^ (rng.random(n) < 0.2)).astype(int).to_numpy()
+    before = X.copy()
+    params = {"max_iter": 20, "random_state": 0} if kind == "hist_gradient_boosting" else {"max_iter": 200}
+    plain = make_pipeline(kind, "classification", ["carrier"], ["distance", "hour"], params).fit(X, y)
+    lean = fit_lean(make_pipeline(kind, "classification", ["carrier"], ["distance", "hour"], params), X, y)
+    np.testing.assert_array_equal(
+        predict_scores(plain, X, "classification"), predict_scores(lean, X, "classification")
+    )
+    pd.testing.assert_frame_equal(X, before)
+    assert not pd.get_option("mode.copy_on_write")  # scoped to the fit
