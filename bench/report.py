@@ -36,6 +36,12 @@ def render(results: dict[str, Any], command: str) -> str:
         f"| one new day raw → features / full rebuild raw → features (in-process work) | ≤ 0.02 | **{day_ratio:.4f}** |",
         f"| same, whole processes incl. interpreter start and imports | — | {day_wall_ratio:.4f} |",
     ]
+    for key in sorted((k for k in results if k.startswith("new_day_")), key=lambda k: int(k[8:-1])):
+        scaled = results[key]
+        lines.append(
+            f"| same at {key[8:-1]}× the flights | ≤ 0.02 | "
+            f"**{_med(scaled['day'], 'seconds_ingest') / _med(scaled['rebuild'], 'seconds_ingest'):.4f}** |"
+        )
     scale_rows = []
     for key in sorted(
         (k for k in results if k.startswith("full_") and k != "full_1x"), key=lambda k: int(k[5:-1])
@@ -93,6 +99,16 @@ def render(results: dict[str, Any], command: str) -> str:
         + ", ".join(f"{float(r['seconds_ingest']):.1f}" for r in rebuild)
         + f" | {_med(rebuild, 'wall'):.1f} s |",
     ]
+    for key in sorted((k for k in results if k.startswith("new_day_")), key=lambda k: int(k[8:-1])):
+        scaled_day, scaled_rebuild = results[key]["day"], results[key]["rebuild"]
+        lines += [
+            "",
+            f"At {key[8:-1]}× the flights (rebuild = the full build's ingest, 31-day single-run chunks): "
+            f"one new day {_med(scaled_day, 'seconds_ingest'):.2f} s ("
+            + ", ".join(f"{float(r['seconds_ingest']):.2f}" for r in scaled_day)
+            + f") vs rebuild {_med(scaled_rebuild, 'seconds_ingest'):.1f} s: "
+            f"**{_med(scaled_day, 'seconds_ingest') / _med(scaled_rebuild, 'seconds_ingest'):.4f}**.",
+        ]
     if scale_rows:
         lines += [
             "",

@@ -114,29 +114,25 @@ def full_build(repeats: int, data_dir: str | None, chunk_days: int) -> tuple[lis
     return floors, dagsters
 
 
-def new_day(repeats: int) -> tuple[list[dict], list[dict]]:
+def new_day(
+    repeats: int, data_dir: str | None = None, rebuild: bool = True, chunk_days: int = 366
+) -> tuple[list[dict], list[dict]]:
+    """2013-12-31 into a home holding the rest of the year, ``repeats`` times; interleaved with full
+    rebuilds of raw → features into fresh homes unless ``rebuild`` is False (at scale the full
+    build's own ingest is the rebuild)."""
+    extra = ["--data-dir", data_dir] if data_dir else []
+    chunks = ["--chunk-days", str(chunk_days)]
     days, rebuilds = [], []
     with tempfile.TemporaryDirectory(prefix="bench-day-") as home:
-        measure([PY, "-m", "bench.dagster_path", "ingest", "--home", home, "--end", "2013-12-30"])
+        ingest = [PY, "-m", "bench.dagster_path", "ingest", "--home", home, *extra]
+        measure([*ingest, "--end", "2013-12-30", *chunks])
         for _ in range(repeats):
-            days.append(
-                measure(
-                    [
-                        PY,
-                        "-m",
-                        "bench.dagster_path",
-                        "ingest",
-                        "--home",
-                        home,
-                        "--start",
-                        "2013-12-31",
-                        "--end",
-                        "2013-12-31",
-                    ]
-                )
-            )
-            with tempfile.TemporaryDirectory(prefix="bench-rebuild-") as fresh:
-                rebuilds.append(measure([PY, "-m", "bench.dagster_path", "ingest", "--home", fresh]))
+            days.append(measure([*ingest, "--start", "2013-12-31", "--end", "2013-12-31"]))
+            if rebuild:
+                with tempfile.TemporaryDirectory(prefix="bench-rebuild-") as fresh:
+                    rebuilds.append(
+                        measure([PY, "-m", "bench.dagster_path", "ingest", "--home", fresh, *extra, *chunks])
+                    )
     return days, rebuilds
 
 
@@ -191,6 +187,10 @@ def main() -> None:
             f, d = full_build(args.scale_repeats, data, chunk_days=31)
             results[f"full_{factor}x"] = {"floor": f, "dagster": d}
             save()
+            if factor == min(factors):  # a new day where a day's work is no longer tiny
+                day_runs, _ = new_day(args.repeats, data, rebuild=False, chunk_days=31)
+                results[f"new_day_{factor}x"] = {"day": day_runs, "rebuild": d}
+                save()
             if factor == max(factors):
                 results[f"engines_{factor}x"] = engines(data)
                 save()

@@ -31,9 +31,15 @@ class Lifecycle:
     def _job(self, suffix: str) -> dg.JobDefinition:
         return self.defs.resolve_job_def(f"{self.pipeline.name}_{suffix}")
 
-    def ingest(self, start: str, end: str) -> dg.ExecuteInProcessResult:
-        """Lookups, then raw → cleaned → features for ``start..end`` as one single-run backfill."""
-        if any(not t.partitioned for t in self.pipeline.tables):
+    def ingest(self, start: str, end: str, refresh_lookups: bool = False) -> dg.ExecuteInProcessResult:
+        """raw → cleaned → features for ``start..end`` as one single-run backfill, after the lookup
+        tables when they are not materialized yet (as the new-data sensor does) or when asked."""
+        lookups_missing = any(
+            self.instance.get_latest_materialization_event(self.pipeline.cleaned_key(t)) is None
+            for t in self.pipeline.tables
+            if not t.partitioned
+        )
+        if lookups_missing or refresh_lookups:
             lookups = self._job("lookups").execute_in_process(
                 instance=self.instance, run_config=self.loggers, raise_on_error=False
             )
