@@ -163,6 +163,8 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"{float(pandas_run['peak_rss_gb']):.2f} GB | {float(spark_run['peak_rss_gb']):.2f} GB | "
                 f"{'yes' if same else 'no'} |"
             )
+    for note in results.get("notes", []):
+        lines += ["", f"Note: {note}"]
     lines += [
         "",
         f"Total benchmark time: {results['seconds_total'] / 60:.1f} min.",

@@ -80,24 +80,29 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
         windows = resolve_windows(pipeline, features.keys(), config.as_of)
         label = spec.target.name
         # only the window's labelled rows and the model's columns leave Parquet
-        X = features.read(windows.train, columns=[*cols, label], where_present=label)
-        y = X.pop(label).to_numpy()
+        frame = features.read(windows.train, columns=[*cols, label], where_present=label)
+        y = frame.pop(label).to_numpy()
+        rows = len(frame)
         params = {**spec.estimator.params, **config.hyperparameters}
-        context.log.info(f"training on {len(X)} rows, {windows.train_range}; params {params}")
+        context.log.info(f"training on {rows} rows, {windows.train_range}; params {params}")
+        # a fixed sample for in-sample fit quality (scoring every training row costs as much as a fit)
+        sample = np.sort(
+            np.random.default_rng(0).choice(rows, size=min(TRAIN_METRIC_SAMPLE, rows), replace=False)
+        )
+        probe, example = frame.iloc[sample].copy(), frame.head(5).copy()
         model = make_pipeline(
             spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params
         )
+        held = [frame]
+        del frame  # fit_lean frees it before the estimator fits
         started = time.perf_counter()
-        fit_lean(model, X, y)
+        fit_lean(model, held, y)
         fit_seconds = time.perf_counter() - started
         context.log.info(
-            f"fit {len(X):,} rows x {len(cols)} features over {len(windows.train)} partitions in "
-            f"{fit_seconds:.1f} s ({len(X) / max(fit_seconds, 1e-9):,.0f} rows/s)"
+            f"fit {rows:,} rows x {len(cols)} features over {len(windows.train)} partitions in "
+            f"{fit_seconds:.1f} s ({rows / max(fit_seconds, 1e-9):,.0f} rows/s)"
         )
-        # in-sample fit quality on a fixed sample (scoring every training row costs as much as a fit)
-        rng = np.random.default_rng(0)
-        sample = np.sort(rng.choice(len(X), size=min(TRAIN_METRIC_SAMPLE, len(X)), replace=False))
-        train_metrics = point_metrics(spec.task, y[sample], predict_scores(model, X.iloc[sample], spec.task))
+        train_metrics = point_metrics(spec.task, y[sample], predict_scores(model, probe, spec.task))
         tags = {
             "dagster_run_id": context.run.run_id,
             "dagster_asset": pipeline.model_key.to_user_string(),
@@ -119,16 +124,17 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             params={**params, "estimator": spec.estimator.kind, "features": ",".join(cols)},
             metrics={f"train_{k}": v for k, v in train_metrics.items()} | {"fit_seconds": fit_seconds},
             tags=tags,
-            train_frame=X.assign(**{label: y}),
+            # read again, now that the fit's memory is free, for the dataset's digest and schema
+            train_frame=features.read(windows.train, columns=[*cols, label], where_present=label),
             target=label,
-            input_example=X.head(5),
+            input_example=example,
         )
         record = {
             "model_name": spec.model_name,
             **logged,
             "train_partitions": windows.train,
             "holdout_partitions": windows.holdout,
-            "train_rows": len(X),
+            "train_rows": rows,
             "train_label_mean": float(y.mean()),
             "params": {k: v for k, v in params.items()},
             "dagster_run_id": context.run.run_id,
@@ -139,7 +145,7 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             "mlflow_run_id": logged["run_id"],
             "train_window": windows.train_range,
             "holdout_window": windows.holdout_range,
-            "train_rows": len(X),
+            "train_rows": rows,
             "fit_seconds": round(fit_seconds, 2),
             "dataset_digest": logged["dataset_digest"],
         }

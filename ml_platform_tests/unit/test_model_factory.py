@@ -1,5 +1,5 @@
-"""Model construction and fitting (ml_platform/ml/model_factory.py): the copy-on-write fit gives the
-same model as a plain fit, and leaves the caller's frame as it was."""
+"""Model construction and fitting (ml_platform/ml/model_factory.py): the lean fit (copy-on-write,
+frame released before the estimator fits) gives the same model as a plain fit."""
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,14 @@ def test_fit_lean_equals_fit(kind: str) -> None:
     before = X.copy()
     params = {"max_iter": 20, "random_state": 0} if kind == "hist_gradient_boosting" else {"max_iter": 200}
     plain = make_pipeline(kind, "classification", ["carrier"], ["distance", "hour"], params).fit(X, y)
-    lean = fit_lean(make_pipeline(kind, "classification", ["carrier"], ["distance", "hour"], params), X, y)
+    owned = [X.copy()]
+    lean = fit_lean(
+        make_pipeline(kind, "classification", ["carrier"], ["distance", "hour"], params), owned, y
+    )
+    assert owned == []  # taken over
     np.testing.assert_array_equal(
         predict_scores(plain, X, "classification"), predict_scores(lean, X, "classification")
     )
-    pd.testing.assert_frame_equal(X, before)
+    pd.testing.assert_frame_equal(X, before)  # the plain fit's frame, untouched
+    assert list(lean.feature_names_in_) == ["carrier", "distance", "hour"]
     assert not pd.get_option("mode.copy_on_write")  # scoped to the fit
