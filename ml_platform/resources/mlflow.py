@@ -174,7 +174,9 @@ class MlflowRegistry(dg.ConfigurableResource):
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
-                    signature=optional_inputs_signature(train_frame.drop(columns=[target]), output),
+                    signature=optional_inputs_signature(
+                        train_frame.head(SCHEMA_SAMPLE_ROWS).drop(columns=[target]), output
+                    ),
                     input_example=input_example,
                     pip_requirements=model_requirements(),
                     registered_model_name=model_name,
