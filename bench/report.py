@@ -25,7 +25,7 @@ def render(results: dict[str, Any], command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Machine: {results['machine']}. Command: `{command}` (also `make bench`).",
+        f"Machine: {results['machine']}. Command: `{command}`.",
         "Every figure is the median of the runs listed, taken interleaved in one session; each run is a",
         "fresh process; peak memory is the RSS summed over the whole process tree, sampled every 0.2 s.",
         "",
@@ -62,9 +62,13 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"| {factor}× flights ({rows / 1e6:.1f} M rows): time grows vs rows | ≤ linear | "
                 f"Dagster ×{d / base_d:.1f}, floor ×{f / base_f:.1f} for ×{rows / base_rows:.1f} rows |"
             )
+        factor, *_, peak, floor_peak = scale_rows[-1]
+        memory_runs = results.get(f"memory_{factor}x", [])
+        if memory_runs:  # the latest memory-only run of the current code
+            peak = float(memory_runs[-1]["peak_rss_gb"])
         lines.append(
-            f"| peak memory at {scale_rows[-1][0]}×, all processes of the Dagster path (floor) | ≤ 8 GB | "
-            f"**{scale_rows[-1][4]:.2f} GB** ({scale_rows[-1][5]:.2f} GB) |"
+            f"| peak memory at {factor}×, all processes of the Dagster path (floor) | ≤ 8 GB | "
+            f"**{peak:.2f} GB** ({floor_peak:.2f} GB) |"
         )
     lines += [
         "",
@@ -145,6 +149,18 @@ def render(results: dict[str, Any], command: str) -> str:
                 for factor, *_ in scale_rows
             )
             + ".",
+        ]
+    for key in sorted((k for k in results if k.startswith("memory_")), key=lambda k: int(k[7:-1])):
+        lines += [
+            "",
+            f"### Peak memory at {key[7:-1]}×, Dagster path alone (`--memory-only`)",
+            "",
+            "| measured | peak RSS | wall (machine speed varies between sessions) |",
+            "|---|---|---|",
+            *(
+                f"| {r['measured']} | {float(r['peak_rss_gb']):.2f} GB | {float(r['wall']):.0f} s |"
+                for r in results[key]
+            ),
         ]
     engine_keys = sorted((k for k in results if k.startswith("engines_")), key=lambda k: int(k[8:-1]))
     if engine_keys:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ml_platform.memory import release_free_memory
+
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -77,14 +79,6 @@ def make_pipeline(
     return Pipeline([("prep", prep), ("model", estimator)])
 
 
-def _release_arrow_memory() -> None:
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - pyarrow comes with the platform
-        return
-    pa.default_memory_pool().release_unused()
-
-
 def fit_lean(model: Pipeline, owned: list[Any], y: Any) -> Pipeline:
     """``model.fit(X, y)`` for the frame ``X`` in ``owned``, which this call takes over (the list is
     emptied; the caller keeps no reference): the steps before the estimator run under pandas
@@ -97,7 +91,7 @@ def fit_lean(model: Pipeline, owned: list[Any], y: Any) -> Pipeline:
     with pd.option_context("mode.copy_on_write", True):
         matrix = model[:-1].fit_transform(X, y)
     del X
-    _release_arrow_memory()  # a frame converted from Arrow frees into Arrow's pool, not the OS
+    release_free_memory()  # the frame freed into Arrow's pool and glibc's heap, not to the OS
     model.steps[-1][1].fit(matrix, y)
     return model
 

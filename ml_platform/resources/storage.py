@@ -19,6 +19,7 @@ import dagster as dg
 import pandas as pd
 from upath import UPath
 
+from ml_platform.memory import release_free_memory
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 
 
@@ -195,7 +196,7 @@ class PartitionedParquet:
         # one block per column and the Arrow buffers released as they convert: no second copy
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
         del table
-        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
+        release_free_memory()  # Arrow's pool and glibc's heap keep freed pages otherwise
         return frame
 
 
