@@ -3,6 +3,7 @@ platform's FeatureEngine resource, on the bundled or scaled data. Reading and cl
 apart from the feature build; a checksum of the built columns lets the two engines be compared.
 
     python -m bench.features_engines --engine pandas|spark [--data-dir DIR] [--driver-memory 8g]
+        [--shuffle-partitions N]
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from ml_platform.resources.spark import feature_engine, spark_config
 from ml_platform.specs import SPEC_DIR, load_spec
 
 
-def run(engine: str, data_dir: str | None, driver_memory: str) -> dict[str, float | str]:
+def run(
+    engine: str, data_dir: str | None, driver_memory: str, shuffle_partitions: int | None = None
+) -> dict[str, float | str]:
     from dagster_pyspark import LazyPySparkResource
 
     t0 = time.perf_counter()
@@ -36,7 +39,10 @@ def run(engine: str, data_dir: str | None, driver_memory: str) -> dict[str, floa
     t_clean = time.perf_counter()
     resource = feature_engine(default_engine="pandas")
     if engine == "spark":  # the driver holds the collected result: give it room at 30×
-        config = spark_config("local[2]", **{"spark.driver.memory": driver_memory})
+        extra = {"spark.driver.memory": driver_memory}
+        if shuffle_partitions:  # the platform's 4 suit a day; a scaled year sorts ~80 M rows
+            extra["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
+        config = spark_config("local[2]", **extra)
         resource = resource.model_copy(update={"spark": LazyPySparkResource(spark_config=config)})
     features = resource.build(spec, main, cleaned)
     t_features = time.perf_counter()
@@ -56,8 +62,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=["pandas", "spark"], required=True)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--shuffle-partitions", type=int, default=None)
     args = parser.parse_args()
-    print(json.dumps(run(args.engine, args.data_dir, args.driver_memory)))
+    print(json.dumps(run(args.engine, args.data_dir, args.driver_memory, args.shuffle_partitions)))
 
 
 if __name__ == "__main__":

@@ -155,10 +155,11 @@ def render(results: dict[str, Any], command: str) -> str:
             "",
             f"### Peak memory at {key[7:-1]}×, Dagster path alone (`--memory-only`)",
             "",
-            "| measured | peak RSS | wall (machine speed varies between sessions) |",
-            "|---|---|---|",
+            "| measured | code | peak RSS | wall (machine speed varies between sessions) |",
+            "|---|---|---|---|",
             *(
-                f"| {r['measured']} | {float(r['peak_rss_gb']):.2f} GB | {float(r['wall']):.0f} s |"
+                f"| {r['measured']} | {r.get('code', '')} | {float(r['peak_rss_gb']):.2f} GB | "
+                f"{float(r['wall']):.0f} s |"
                 for r in results[key]
             ),
         ]

@@ -141,7 +141,7 @@ def new_day(
 
 def engines(data_dir: str | None) -> dict[str, dict]:
     """Year of features with each engine, each in its own process (JVM start included for Spark)."""
-    extra = ["--data-dir", data_dir] if data_dir else []
+    extra = ["--data-dir", data_dir, "--shuffle-partitions", "16"] if data_dir else []
     return {
         engine: measure([PY, "-m", "bench.features_engines", "--engine", engine, *extra])
         for engine in ("pandas", "spark")
@@ -159,6 +159,9 @@ def main() -> None:
         action="store_true",
         help="at scale, run only the Dagster path for its peak memory (kept apart from the timed, "
         "side-by-side figures, which may come from a session on a faster or slower machine)",
+    )
+    parser.add_argument(
+        "--engines-only", action="store_true", help="at scale, run only the pandas and Spark feature engines"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks.json")
@@ -194,10 +197,19 @@ def main() -> None:
                 capture_output=True,
             )
             key = f"full_{factor}x"
+            if args.engines_only:
+                results[f"engines_{factor}x"] = engines(data)
+                save()
+                continue
             if args.memory_only:
                 _, d = full_build(args.scale_repeats, data, chunk_days=31, floor=False)
                 stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-                results.setdefault(f"memory_{factor}x", []).extend({**r, "measured": stamp} for r in d)
+                code = subprocess.run(
+                    ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+                ).stdout.strip()
+                results.setdefault(f"memory_{factor}x", []).extend(
+                    {**r, "measured": stamp, "code": code} for r in d
+                )
                 save()
                 continue
             f, d = full_build(args.scale_repeats, data, chunk_days=31)

@@ -3,9 +3,9 @@
 DataFrames. Pure functions; the caller passes the ``SparkSession``.
 
 Times are kept as minutes within the flight's scheduled day (``hour * 60 + minute``), never as
-Spark timestamps, so no session time zone can shift a value. Congestion is a self-join of each
-(day, origin) group: every flight (as a query at prediction time) against every flight of the same
-group (as an event), aggregated with the same half-open windows ``[query - w, query)`` as pandas.
+Spark timestamps, so no session time zone can shift a value. Congestion uses the same half-open
+windows ``[query - w, query)`` as pandas, as differences of running sums within each (day, origin)
+group (see :func:`congestion`).
 """
 
 from __future__ import annotations
@@ -58,76 +58,154 @@ def _with_schedule(flights: Any) -> Any:
     )
 
 
+#: Marker kinds: a flight's query time and the window edges its features need (minutes from query).
+_MARKERS = {"q": 0.0, "back_1h": -60.0, "back_3h": -180.0, "back_day": -1440.0, "ahead_1h": 60.0}
+_SUMS = ("act_n", "act_delay", "act_late", "sched_n", "wait_n", "wait_sched", "done_n", "done_sched")
+
+
 def congestion(flights: Any, lead_minutes: int) -> Any:
-    """``_row`` + the congestion columns (see the pandas module for their meaning)."""
+    """``_row`` + the congestion columns (see the pandas module for their meaning).
+
+    Every windowed count or sum is a difference of running sums: within each (day, origin) group,
+    events (a take-off at its actual time; a scheduled departure; the end of a wait) and markers (the
+    query time and the window edges) are sorted together, markers before events at equal times, so
+    the running sum at a marker covers exactly the events strictly before it. A flight "still waiting"
+    at query time ``q`` is one whose wait ``(sched, min(sched + 3h, actual)]`` contains ``q``: waits
+    started before ``q`` minus waits ended before ``q``. One sort per group: linear in the flights,
+    where a self-join of each group grows with its square (~10^11 pairs at 30x the flights).
+    """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    base = flights.withColumn("_query", F.col("_sched_min") - float(lead_minutes)).withColumn(
-        "_actual", F.col("_sched_min") + F.col("dep_delay")
-    )
-    q = base.select(*DAY_KEYS, F.col(ROW).alias("q_row"), F.col("carrier").alias("q_carrier"), "_query")
-    e = base.select(
+    lit0 = F.lit(0.0)
+    base = flights.select(
         *DAY_KEYS,
-        F.col(ROW).alias("e_row"),
-        F.col("carrier").alias("e_carrier"),
-        F.col("_sched_min").alias("e_sched"),
-        F.col("_actual").alias("e_actual"),
-        F.col("dep_delay").alias("e_delay"),
+        ROW,
+        "carrier",
+        F.col("_sched_min").alias("sched"),
+        (F.col("_sched_min") - float(lead_minutes)).alias("query"),
+        F.col("dep_delay").alias("delay"),
+        (F.col("_sched_min") + F.col("dep_delay")).alias("actual"),
     )
-    query, actual, sched = F.col("_query"), F.col("e_actual"), F.col("e_sched")
+    waits = F.col("actual").isNull() | (F.col("actual") > F.col("sched"))  # a non-empty wait
 
-    def departed_within(minutes: float) -> Any:
-        return (
-            actual.isNotNull()
-            & (actual >= query - minutes)
-            & (actual < query)
-            & (F.col("e_row") != F.col("q_row"))
-        )
+    def points(kind: Any, t: Any, prio: int, **values: Any) -> Any:
+        return [
+            *DAY_KEYS,
+            "carrier",
+            kind.alias("kind"),
+            t.alias("t"),
+            F.lit(prio).alias("prio"),
+            *((values.get(name, lit0)).cast("double").alias(name) for name in _SUMS),
+        ]
 
-    def count(cond: Any) -> Any:
-        return F.sum(F.when(cond, 1.0).otherwise(0.0))
-
-    def total(cond: Any, value: Any) -> Any:
-        return F.sum(F.when(cond, value))
-
-    w1, w3, wday = departed_within(60.0), departed_within(180.0), departed_within(1440.0)
-    same_carrier = w3 & (F.col("e_carrier") == F.col("q_carrier"))
-    pending = (sched >= query - 180.0) & (sched < query) & (actual.isNull() | (actual >= query))
-    upcoming = (sched >= query) & (sched < query + 60.0)
-    late = (F.col("e_delay") > 15).cast("double")
-    agg = (
-        q.join(e, DAY_KEYS)
-        .groupBy("q_row")
-        .agg(
-            count(w1).alias("n1"),
-            total(w1, F.col("e_delay")).alias("s1"),
-            count(w3).alias("n3"),
-            total(w3, F.col("e_delay")).alias("s3"),
-            total(w3, late).alias("l3"),
-            count(wday).alias("nd"),
-            total(wday, F.col("e_delay")).alias("sd"),
-            count(pending).alias("pn"),
-            total(pending, query - sched).alias("pw"),
-            count(upcoming).alias("next1"),
-            count(same_carrier).alias("cn3"),
-            total(same_carrier, F.col("e_delay")).alias("cs3"),
+    took_off = base.where(F.col("actual").isNotNull()).select(
+        *points(
+            F.lit(None).cast("string"),
+            F.col("actual"),
+            1,
+            act_n=F.lit(1.0),
+            act_delay=F.col("delay"),
+            act_late=(F.col("delay") > 15).cast("double"),
+        ),
+        F.lit(None).cast("long").alias("q_row"),
+    )
+    scheduled = base.select(
+        *points(
+            F.lit(None).cast("string"),
+            F.col("sched"),
+            1,
+            sched_n=F.lit(1.0),
+            wait_n=F.when(waits, 1.0).otherwise(0.0),
+            wait_sched=F.when(waits, F.col("sched")).otherwise(0.0),
+        ),
+        F.lit(None).cast("long").alias("q_row"),
+    )
+    wait_end = F.least(F.col("sched") + 180.0, F.coalesce(F.col("actual"), F.col("sched") + 180.0))
+    ended = base.where(waits).select(
+        *points(F.lit(None).cast("string"), wait_end, 1, done_n=F.lit(1.0), done_sched=F.col("sched")),
+        F.lit(None).cast("long").alias("q_row"),
+    )
+    marker = F.explode(
+        F.array(
+            *(F.struct(F.lit(k).alias("k"), (F.col("query") + dt).alias("at")) for k, dt in _MARKERS.items())
         )
     )
+    markers = base.select(*DAY_KEYS, "carrier", ROW, marker.alias("m")).select(
+        *points(F.col("m.k"), F.col("m.at"), 0), F.col(ROW).alias("q_row")
+    )
+    order = ("t", "prio")
+    upto = (Window.unboundedPreceding, Window.currentRow)
+    group = Window.partitionBy(*DAY_KEYS).orderBy(*order).rowsBetween(*upto)
+    by_carrier = Window.partitionBy(*DAY_KEYS, "carrier").orderBy(*order).rowsBetween(*upto)
+    running = (
+        took_off.unionByName(scheduled)
+        .unionByName(ended)
+        .unionByName(markers)
+        .select(
+            "q_row",
+            "prio",
+            "kind",
+            *(F.sum(c).over(group).alias(c) for c in _SUMS),
+            F.sum("act_n").over(by_carrier).alias("carrier_n"),
+            F.sum("act_delay").over(by_carrier).alias("carrier_delay"),
+        )
+        .where(F.col("prio") == 0)
+    )
+    wanted = {
+        "q": [*_SUMS, "carrier_n", "carrier_delay"],
+        "back_1h": ["act_n", "act_delay"],
+        "back_3h": ["act_n", "act_delay", "act_late", "carrier_n", "carrier_delay"],
+        "back_day": ["act_n", "act_delay"],
+        "ahead_1h": ["sched_n"],
+    }
+    at = running.groupBy("q_row").agg(
+        *(
+            F.max(F.when(F.col("kind") == kind, F.col(c))).alias(f"{c}@{kind}")
+            for kind, cols in wanted.items()
+            for c in cols
+        )
+    )
+    own = base.select(F.col(ROW).alias("q_row"), "query", "actual", "delay")
+    row = at.join(own, "q_row")
 
-    def mean(s: str, n: str) -> Any:
-        return F.when(F.col(n) > 0, F.col(s) / F.col(n))
+    def between(c: str, edge: str) -> Any:  # events in [query + edge offset, query)
+        return F.col(f"{c}@q") - F.col(f"{c}@{edge}")
 
-    return agg.select(
+    def self_in(minutes: float) -> Any:  # the flight's own take-off falls in its own window
+        a, q = F.col("actual"), F.col("query")
+        return F.when(a.isNotNull() & (a < q) & (a >= q - minutes), 1.0).otherwise(0.0)
+
+    def mean_without_self(n: Any, total: Any, own_in: Any, own_value: Any) -> Any:
+        count = n - own_in
+        return F.when(count > 0, (total - own_in * own_value) / count)
+
+    delay = F.coalesce(F.col("delay"), lit0)
+    late = (delay > 15).cast("double")
+    in_1h, in_3h, in_day = self_in(60.0), self_in(180.0), self_in(1440.0)
+    waiting = F.col("wait_n@q") - F.col("done_n@q")
+    waited = waiting * F.col("query") - (F.col("wait_sched@q") - F.col("done_sched@q"))
+    return row.select(
         F.col("q_row").alias(ROW),
-        F.col("n1").alias("origin_departed_1h"),
-        mean("s1", "n1").alias("origin_dep_delay_mean_1h"),
-        mean("s3", "n3").alias("origin_dep_delay_mean_3h"),
-        mean("l3", "n3").alias("origin_late_share_3h"),
-        F.col("pn").alias("origin_pending_n"),
-        mean("pw", "pn").alias("origin_pending_wait_mean"),
-        mean("sd", "nd").alias("origin_day_delay_mean"),
-        F.col("next1").alias("origin_scheduled_next_1h"),
-        mean("cs3", "cn3").alias("carrier_origin_dep_delay_mean_3h"),
+        (between("act_n", "back_1h") - in_1h).alias("origin_departed_1h"),
+        mean_without_self(between("act_n", "back_1h"), between("act_delay", "back_1h"), in_1h, delay).alias(
+            "origin_dep_delay_mean_1h"
+        ),
+        mean_without_self(between("act_n", "back_3h"), between("act_delay", "back_3h"), in_3h, delay).alias(
+            "origin_dep_delay_mean_3h"
+        ),
+        mean_without_self(between("act_n", "back_3h"), between("act_late", "back_3h"), in_3h, late).alias(
+            "origin_late_share_3h"
+        ),
+        waiting.alias("origin_pending_n"),
+        F.when(waiting > 0, waited / waiting).alias("origin_pending_wait_mean"),
+        mean_without_self(
+            between("act_n", "back_day"), between("act_delay", "back_day"), in_day, delay
+        ).alias("origin_day_delay_mean"),
+        (F.col("sched_n@ahead_1h") - F.col("sched_n@q")).alias("origin_scheduled_next_1h"),
+        mean_without_self(
+            between("carrier_n", "back_3h"), between("carrier_delay", "back_3h"), in_3h, delay
+        ).alias("carrier_origin_dep_delay_mean_3h"),
     )
 
 
