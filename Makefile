@@ -62,7 +62,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ml_platform ml_platform_tests bench
 	$(BIN)/ruff format --check ml_platform ml_platform_tests bench
-	$(BIN)/mypy ml_platform
+	$(BIN)/mypy ml_platform bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix ml_platform ml_platform_tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from typing import Any
 
@@ -163,30 +164,24 @@ def render(results: dict[str, Any], command: str) -> str:
                 for r in results[key]
             ),
         ]
-    engine_keys = sorted((k for k in results if k.startswith("engines_")), key=lambda k: int(k[8:-1]))
+    engine_keys = sorted(
+        (k for k in results if re.fullmatch(r"engines_\d+x(_year)?", k)),
+        key=lambda k: (int(k[8:].split("x")[0]), k),
+    )
     if engine_keys:
         lines += [
             "",
-            "## Features: pandas engine vs Spark engine (`local[2]`), whole year",
+            "## Features: pandas engine vs Spark engine (`local[2]`), a year",
             "",
             "Each engine in its own process (`bench/features_engines.py`); the feature build is timed",
-            "apart from reading and cleaning; peak RSS includes Spark's JVM.",
+            "apart from reading and cleaning; peak RSS includes Spark's JVM. *Built*: the year in one",
+            "piece, or in 31-day chunks as the Dagster path's single-run backfills build it at scale.",
             "",
-            "| scale | rows | pandas | Spark | Spark / pandas | peak RSS pandas | peak RSS Spark | same checksum |",
-            "|---|---|---|---|---|---|---|---|",
+            "| scale | built | rows | pandas | Spark | Spark / pandas | peak RSS pandas | peak RSS Spark | same checksum |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for key in engine_keys:
-            pandas_run, spark_run = results[key]["pandas"], results[key]["spark"]
-            same = abs(float(pandas_run["checksum"]) - float(spark_run["checksum"])) <= 1e-6 * max(
-                1.0, abs(float(pandas_run["checksum"]))
-            )
-            lines.append(
-                f"| {key[8:-1]}× | {float(pandas_run['rows']) / 1e6:.2f} M | {float(pandas_run['seconds_features']):.1f} s | "
-                f"{float(spark_run['seconds_features']):.1f} s | "
-                f"{float(spark_run['seconds_features']) / float(pandas_run['seconds_features']):.2f} | "
-                f"{float(pandas_run['peak_rss_gb']):.2f} GB | {float(spark_run['peak_rss_gb']):.2f} GB | "
-                f"{'yes' if same else 'no'} |"
-            )
+            lines.append(_engines_row(key[8:].split("x")[0], results[key]))
     for note in results.get("notes", []):
         lines += ["", f"Note: {note}"]
     lines += [
@@ -196,3 +191,36 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _engines_row(scale: str, runs: dict[str, Any]) -> str:
+    """One row of the engines table; an engine that did not finish says why, briefly."""
+
+    def ok(run: Any) -> bool:
+        return isinstance(run, dict) and "seconds_features" in run
+
+    def cell(run: Any, key: str, unit: str) -> str:
+        if ok(run):
+            return f"{float(run[key]):.{2 if unit == 'GB' else 1}f} {unit}"
+        return "failed" if isinstance(run, dict) and "failed" in run else "—"
+
+    pandas_run: dict[str, Any] = runs.get("pandas") or {}
+    spark_run: dict[str, Any] = runs.get("spark") or {}
+    both = ok(pandas_run) and ok(spark_run)
+    chunk = next(
+        (float(r["chunk_days"]) for r in (pandas_run, spark_run) if ok(r) and "chunk_days" in r), 366.0
+    )
+    built = "in one piece" if chunk >= 366 else f"{chunk:.0f}-day chunks"
+    rows = next((float(r["rows"]) for r in (pandas_run, spark_run) if ok(r)), float("nan"))
+    ratio = (
+        f"{float(spark_run['seconds_features']) / float(pandas_run['seconds_features']):.2f}" if both else "—"
+    )
+    same = "—"
+    if both:
+        a, b = float(pandas_run["checksum"]), float(spark_run["checksum"])
+        same = "yes" if abs(a - b) <= 1e-6 * max(1.0, abs(a)) else "no"
+    return (
+        f"| {scale}× | {built} | {rows / 1e6:.2f} M | {cell(pandas_run, 'seconds_features', 's')} | "
+        f"{cell(spark_run, 'seconds_features', 's')} | {ratio} | {cell(pandas_run, 'peak_rss_gb', 'GB')} | "
+        f"{cell(spark_run, 'peak_rss_gb', 'GB')} | {same} |"
+    )
