@@ -13,6 +13,13 @@ storage sets (as a default) for the process that loads it. SQLite's own storage 
 loop: one connection, transaction and WAL checkpoint per event and shard. Here a batch writes each
 event exactly as ``store_event`` does, but inside one transaction per shard (run and index).
 
+Engines kept: Dagster's SQLite storages create a SQLAlchemy engine for every connection, so every
+statement is compiled anew and every use opens and closes the file (closing the last connection of a
+WAL database checkpoints it). Here each process keeps one engine per database: the runs, schedules
+and event-index databases keep a few connections open between uses; a run's own event database keeps
+its engine (compiled statements) but still closes its connection after each use, because the
+webserver's live run view learns of new events from the checkpoint that writes to that file.
+
 Selected in ``dagster.yaml``::
 
     storage:
@@ -28,6 +35,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -37,15 +45,64 @@ from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
-from sqlalchemy.engine import Connection
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 #: Events per batch write (Dagster's own setting; a year of one asset's partitions is 365).
 EVENT_BATCH_SIZE = "1000"
 
+#: Engines a process keeps, least recently used disposed beyond these: with connections kept open
+#: (three databases per Dagster home), and for run databases.
+KEPT_OPEN_ENGINES = 24
+RUN_ENGINES_KEPT = 64
+
 _LOCK = threading.Lock()
 _DIRS: set[str] = set()
 _LISTENING = False
+_KEPT_OPEN: OrderedDict[tuple[int, str], Engine] = OrderedDict()  # runs, schedules, event index
+_PER_USE: OrderedDict[tuple[int, str], Engine] = OrderedDict()  # one per run database, bounded
+
+
+def _engine(conn_string: str, keep_open: bool) -> Engine:
+    """This process's engine for ``conn_string``. ``keep_open``: up to two idle connections stay open
+    (more are opened, and closed again, under load); otherwise each use opens and closes one.
+    A forked child drops its parent's engines without touching their connections."""
+    key = (os.getpid(), conn_string)
+    engines = _KEPT_OPEN if keep_open else _PER_USE
+    with _LOCK:
+        for inherited in (_KEPT_OPEN, _PER_USE):
+            for old in [k for k in inherited if k[0] != key[0]]:
+                inherited.pop(old).dispose(close=False)
+        engine = engines.get(key)
+        if engine is None:
+            args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+            pool: dict[str, Any] = (
+                {"pool_size": 2, "max_overflow": -1} if keep_open else {"poolclass": NullPool}
+            )
+            engine = engines[key] = create_engine(conn_string, connect_args=args, **pool)
+        engines.move_to_end(key)
+        while len(engines) > (KEPT_OPEN_ENGINES if keep_open else RUN_ENGINES_KEPT):
+            engines.popitem(last=False)[1].dispose()
+    return engine
+
+
+def _forget_engines(directory: str) -> None:
+    """Dispose this process's engines for databases in ``directory`` (before their files go)."""
+    prefix = os.path.abspath(directory)
+    with _LOCK:
+        for engines in (_KEPT_OPEN, _PER_USE):
+            for key in [k for k in engines if prefix in k[1]]:
+                engines.pop(key).dispose()
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -74,9 +131,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log; a batch of events shares one transaction per shard."""
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        self._held = threading.local()  # before Dagster's __init__, which indexes a new home
         super().__init__(base_dir, inst_data=inst_data)
         self._db_lock = threading.RLock()  # type: ignore[assignment]  # a batch holds two shards at once
-        self._held = threading.local()
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -84,13 +141,28 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         if held is not None and shard in held:
             yield held[shard]  # already inside the batch's transaction on this shard
             return
-        with super()._connect(shard) as conn:
+        with self._open(shard) as conn:
             yield conn
+
+    @contextmanager
+    def _open(self, shard: str) -> Iterator[Connection]:
+        """Dagster's ``_connect`` on this process's kept engine for the shard."""
+        with self._db_lock:
+            engine = _engine(self.conn_string_for_shard(shard), keep_open=shard == INDEX_SHARD_NAME)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def wipe(self) -> None:
+        _forget_engines(self._base_dir)  # the run databases' files are deleted
+        super().wipe()
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         shards = [INDEX_SHARD_NAME, *sorted({e.run_id for e in events})]
         with self._db_lock, ExitStack() as stack:
-            held = {s: stack.enter_context(SqliteEventLogStorage._connect(self, s)) for s in shards}
+            held = {s: stack.enter_context(self._open(s)) for s in shards}
             self._held.conns = held
             try:
                 self._store_held(events, held[INDEX_SHARD_NAME])
@@ -134,15 +206,38 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             self._store_asset_event(index, event, event_id)
 
 
+class KeptSqliteRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage on this process's kept engine."""
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with _engine(self._conn_string, keep_open=True).connect() as conn, conn.begin():
+            yield conn
+
+
+class KeptSqliteScheduleStorage(SqliteScheduleStorage):
+    """Dagster's SQLite schedule storage on this process's kept engine."""
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with _engine(self._conn_string, keep_open=True).connect() as conn, conn.begin():
+            yield conn
+
+
 class LocalSqliteStorage(DagsterSqliteStorage):
-    """Same files and schema as Dagster's default SQLite storage; commits without fsync (WAL) and
-    writes each batch of events in one transaction per shard."""
+    """Same files and schema as Dagster's default SQLite storage; commits without fsync (WAL), keeps
+    its engines, and writes each batch of events in one transaction per shard."""
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         _relax_sync_under(base_dir)
         os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
-        super().__init__(base_dir, inst_data=inst_data)
+        # DagsterSqliteStorage.__init__, with the subclasses above
+        self.base_dir = base_dir
+        self._run_storage = KeptSqliteRunStorage.from_local(_runs_directory(base_dir))
         self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = KeptSqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._inst_data = inst_data
+        super(DagsterSqliteStorage, self).__init__()
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> LocalSqliteStorage:  # type: ignore[override]

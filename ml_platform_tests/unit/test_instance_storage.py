@@ -1,5 +1,6 @@
 """The local Dagster storage class (real SQLite files in tmp_path): loads from a dagster.yaml the way
-`make` writes it, keeps Dagster's layout, and commits with synchronous=NORMAL under DAGSTER_HOME only."""
+`make` writes it, keeps Dagster's layout, commits with synchronous=NORMAL under DAGSTER_HOME only,
+batches events, and keeps its engines per process (another process's writes seen, wipe, fork)."""
 
 import os
 from pathlib import Path
@@ -92,3 +93,114 @@ def test_single_run_backfill_writes_every_partition_through_batches(tmp_path, mo
         assert planned is not None and planned.run_id == result.run_id
     assert batches and max(batches) >= len(keys)  # the 10 materializations went as one batch
     assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == EVENT_BATCH_SIZE
+
+
+def _made_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    config = (ROOT / "dagster.yaml").read_text() + (ROOT / "deploy/local/dagster_storage.yaml").read_text()
+    (home / "dagster.yaml").write_text(config)
+    return home
+
+
+@dg.asset
+def _answer() -> int:
+    return 42
+
+
+def test_engines_kept_per_database_run_files_closed_after_each_use(tmp_path, monkeypatch) -> None:
+    """Runs, schedules and the event index keep their engine (and open connections) across uses; a
+    run's own event database keeps its engine but is closed after each write, so its WAL is
+    checkpointed into the file the webserver's live view watches."""
+    from ml_platform import instance_storage as storage
+
+    home = _made_home(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([_answer], instance=instance)
+        second = dg.materialize([_answer], instance=instance)
+        assert result.success and second.success
+        kept = {k[1] for k in storage._KEPT_OPEN if str(home) in k[1]}
+        names = {Path(k.split("///")[-1]).name for k in kept}
+        assert {"runs.db", "index.db"} <= names <= {"runs.db", "schedules.db", "index.db"}
+        runs_url = next(k for k in kept if k.endswith("runs.db"))
+        engine = storage._engine(runs_url, keep_open=True)
+        assert storage._engine(runs_url, keep_open=True) is engine  # the same one, reused
+        assert engine.pool.checkedin() >= 1  # an idle connection stays open
+        events = home / "history" / "runs"
+        assert (events / f"{result.run_id}.db").exists()
+        assert not (events / f"{result.run_id}.db-wal").exists()  # closed: checkpointed
+        assert (events / "index.db-wal").exists()  # kept open by this process
+        assert len(instance.get_runs()) == 2
+        assert {r.run_id for r in instance.get_runs()} == {result.run_id, second.run_id}
+
+
+def test_another_process_writes_are_seen_through_kept_connections(tmp_path, monkeypatch) -> None:
+    """A run stored by another process (as the daemon's and webserver's are) is visible to this
+    process's kept connections at once, with its events."""
+    import subprocess
+    import sys
+
+    home = _made_home(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([_answer], instance=instance).success
+        code = (
+            "import dagster as dg\n"
+            "@dg.asset\ndef other() -> int:\n    return 1\n"
+            "with dg.DagsterInstance.get() as i:\n    print(dg.materialize([other], instance=i).run_id)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, timeout=120
+        )
+        other_run = out.stdout.strip().splitlines()[-1]
+        assert other_run in {r.run_id for r in instance.get_runs()}
+        assert instance.get_latest_materialization_event(dg.AssetKey("other")) is not None
+        assert any(
+            e.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS for e in instance.all_logs(other_run)
+        )
+
+
+def test_wipe_drops_run_engines_and_later_runs_still_record(tmp_path, monkeypatch) -> None:
+    home = _made_home(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        first = dg.materialize([_answer], instance=instance)
+        instance.wipe()
+        assert not (home / "history" / "runs" / f"{first.run_id}.db").exists()
+        again = dg.materialize([_answer], instance=instance)
+        assert again.success
+        assert (home / "history" / "runs" / f"{again.run_id}.db").exists()
+        kinds = [e.dagster_event_type for e in instance.all_logs(again.run_id)]
+        assert dg.DagsterEventType.ASSET_MATERIALIZATION in kinds
+
+
+def test_forked_child_opens_its_own_engines(tmp_path) -> None:
+    """A child forked after the parent opened a database gets its own engine, never the parent's
+    connections, and the parent's stay usable."""
+    import multiprocessing
+
+    from ml_platform import instance_storage as storage
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with storage._engine(url, keep_open=True).connect() as conn, conn.begin():
+        conn.execute(sa.text("CREATE TABLE t (v INTEGER)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_writes, args=(url, queue))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    child_pid, pids_known = queue.get(timeout=5)
+    assert pids_known == [child_pid]  # the parent's engine was dropped in the child
+    with storage._engine(url, keep_open=True).connect() as conn:
+        assert sorted(v for (v,) in conn.execute(sa.text("SELECT v FROM t"))) == [1, 2]
+
+
+def _child_writes(url: str, queue) -> None:
+    from ml_platform import instance_storage as storage
+
+    with storage._engine(url, keep_open=True).connect() as conn, conn.begin():
+        conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+    queue.put((os.getpid(), sorted({k[0] for k in storage._KEPT_OPEN})))
