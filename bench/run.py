@@ -191,6 +191,12 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=2))
 
     if not args.skip_1x:
+        if (
+            args.keep_scaled
+            and "full_1x" in results
+            and any(k.startswith("full_") for k in results if k != "full_1x")
+        ):
+            results.setdefault("full_1x_scaled_base", results["full_1x"])  # growth is read against it
         floors, dagsters = full_build(args.repeats, None, 366)
         results["full_1x"] = {"floor": floors, "dagster": dagsters}
         save()
