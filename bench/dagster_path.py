@@ -19,6 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
+from bench.common import day_ranges
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,16 +31,6 @@ def _prepare_home(home: Path) -> None:
     (dagster_home / "dagster.yaml").write_text(config)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     os.environ["ML_PLATFORM_HOME"] = str(home)
-
-
-def _chunks(start: str, end: str, days: int) -> list[tuple[str, str]]:
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    out = []
-    while first <= last:
-        stop = min(last, first + dt.timedelta(days=days - 1))
-        out.append((first.isoformat(), stop.isoformat()))
-        first = stop + dt.timedelta(days=1)
-    return out
 
 
 def main() -> None:
@@ -78,7 +70,10 @@ def main() -> None:
     with dg.DagsterInstance.get() as instance:
         life = Lifecycle(defs, instance, Pipeline(spec), log_level="CRITICAL")
         t = time.perf_counter()
-        for start, end in _chunks(args.start, args.end, args.chunk_days):
+        first, last = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+        for start, end in (
+            (a.isoformat(), b.isoformat()) for a, b in day_ranges(first, last, args.chunk_days)
+        ):
             result = life.ingest(start, end)
             if not result.success:
                 raise SystemExit(f"ingest {start}..{end} failed (run {result.run_id})")

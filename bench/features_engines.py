@@ -11,11 +11,10 @@ single-run chunks do (one Spark session for all chunks); otherwise in one piece.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import time
 
-from ml_platform.ml.cleaning import clean_table
+from bench.common import day_ranges, read_clean
 from ml_platform.resources.sources import Nycflights13Source
 from ml_platform.resources.spark import feature_engine, spark_config
 from ml_platform.specs import SPEC_DIR, load_spec
@@ -40,11 +39,9 @@ def run(
             extra["spark.driver.maxResultSize"] = "0"  # the year's features come back to the driver
         config = spark_config("local[2]", **extra)
         resource = resource.model_copy(update={"spark": LazyPySparkResource(spark_config=config)})
-    static = {
-        t.name: clean_table(source.fetch_static(t.table), t).cleaned
-        for t in spec.auxiliary_tables
-        if not t.partitioned
-    }
+    start, end = spec.partitioning.start, spec.partitioning.end
+    tables = [spec.main_table, *spec.auxiliary_tables]
+    static = read_clean(spec, source, start, end, [t for t in tables if not t.partitioned])
     totals = {
         "rows": 0.0,
         "seconds_read_clean": 0.0,
@@ -52,13 +49,9 @@ def run(
         "checksum": 0.0,
         "missing_cells": 0.0,
     }
-    for first, last in _chunks(spec.partitioning.start, spec.partitioning.end, chunk_days):
+    for first, last in day_ranges(start, end, chunk_days):
         t0 = time.perf_counter()
-        cleaned = dict(static)
-        for table in [spec.main_table, *spec.auxiliary_tables]:
-            if table.partitioned:
-                raw = source.fetch_days(table.table, first, last, spec.partitioning.date_columns)
-                cleaned[table.name] = clean_table(raw, table).cleaned
+        cleaned = static | read_clean(spec, source, first, last, [t for t in tables if t.partitioned])
         main = cleaned.pop(spec.main_table.name)
         t_clean = time.perf_counter()
         features = resource.build(spec, main, cleaned)
@@ -71,16 +64,6 @@ def run(
         totals["missing_cells"] += float(numeric.isna().to_numpy().sum())
         del main, cleaned, features, numeric
     return {"engine": engine, "chunk_days": float(chunk_days), **totals}
-
-
-def _chunks(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive (first, last) day ranges of at most ``days`` days covering ``start..end``."""
-    out = []
-    while start <= end:
-        last = min(end, start + dt.timedelta(days=days - 1))
-        out.append((start, last))
-        start = last + dt.timedelta(days=1)
-    return out
 
 
 def main() -> None:

@@ -11,9 +11,10 @@ import argparse
 import json
 import time
 
-from ml_platform.ml.cleaning import PARTITION_COLUMN, clean_table
+from bench.common import read_clean
+from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features, labelled
-from ml_platform.ml.model_factory import make_pipeline
+from ml_platform.ml.model_factory import pipeline_for
 from ml_platform.ml.windows import split_windows
 from ml_platform.resources.sources import Nycflights13Source
 from ml_platform.specs import SPEC_DIR, load_spec
@@ -26,14 +27,7 @@ def run(data_dir: str | None) -> dict[str, float]:
     spec = load_spec(SPEC_DIR / "flights_delay.yaml")
     source = Nycflights13Source(data_dir=data_dir)
     start, end = spec.partitioning.start, spec.partitioning.end
-    cleaned = {}
-    for table in [spec.main_table, *spec.auxiliary_tables]:
-        raw = (
-            source.fetch_days(table.table, start, end, spec.partitioning.date_columns)
-            if table.partitioned
-            else source.fetch_static(table.table)
-        )
-        cleaned[table.name] = clean_table(raw, table).cleaned
+    cleaned = read_clean(spec, source, start, end, [spec.main_table, *spec.auxiliary_tables])
     t_clean = time.perf_counter()
     main = cleaned.pop(spec.main_table.name)
     features = build_features(spec, main, cleaned)
@@ -42,13 +36,7 @@ def run(data_dir: str | None) -> dict[str, float]:
     windows = split_windows(keys, spec.training.window_partitions, spec.training.holdout_partitions)
     train = labelled(spec, features[features[PARTITION_COLUMN].isin(windows.train)])
     cols = spec.features.model_columns
-    model = make_pipeline(
-        spec.estimator.kind,
-        spec.task,
-        spec.features.categorical,
-        spec.features.numeric,
-        spec.estimator.params,
-    )
+    model = pipeline_for(spec)
     model.fit(train[cols], train[spec.target.name])
     t_train = time.perf_counter()
     holdout = labelled(spec, features[features[PARTITION_COLUMN].isin(windows.holdout)]).reset_index(

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ml_platform.memory import release_free_memory
-from ml_platform.ml.model_factory import make_pipeline
+from ml_platform.ml.model_factory import pipeline_for
 from ml_platform.specs import SPEC_DIR, load_spec
 
 
@@ -59,13 +59,7 @@ def main() -> None:
     release_free_memory()
     trace.mark("frame (Arrow → pandas)")
     y = frame.pop(label).to_numpy()
-    model = make_pipeline(
-        spec.estimator.kind,
-        spec.task,
-        spec.features.categorical,
-        spec.features.numeric,
-        spec.estimator.params,
-    )
+    model = pipeline_for(spec)
     with pd.option_context("mode.copy_on_write", True):
         matrix = model[:-1].fit_transform(frame, y)
     trace.mark(f"preprocessing → {matrix.shape} {matrix.dtype}")

@@ -11,7 +11,7 @@ import numpy as np
 from ml_platform.assets.common import Pipeline, code_version, git_sha
 from ml_platform.k8s import TRAINING_STEP
 from ml_platform.ml.metrics import point_metrics
-from ml_platform.ml.model_factory import fit_lean, make_pipeline, predict_scores
+from ml_platform.ml.model_factory import fit_lean, pipeline_for, predict_scores
 from ml_platform.ml.windows import Windows, split_windows
 from ml_platform.resources.mlflow import MlflowRegistry
 from ml_platform.resources.storage import PartitionedParquet
@@ -90,9 +90,7 @@ def model_asset(pipeline: Pipeline) -> dg.AssetsDefinition:
             np.random.default_rng(0).choice(rows, size=min(TRAIN_METRIC_SAMPLE, rows), replace=False)
         )
         probe, example = frame.iloc[sample].copy(), frame.head(5).copy()
-        model = make_pipeline(
-            spec.estimator.kind, spec.task, spec.features.categorical, spec.features.numeric, params
-        )
+        model = pipeline_for(spec, params)
         held = [frame]
         del frame  # fit_lean frees it before the estimator fits
         started = time.perf_counter()

@@ -12,6 +12,8 @@ from ml_platform.memory import release_free_memory
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
+    from ml_platform.specs.models import PipelineSpec
+
 
 def _estimator_class(kind: str, task: str) -> Any:
     from sklearn.ensemble import (
@@ -31,6 +33,13 @@ def _estimator_class(kind: str, task: str) -> Any:
         ("linear", "regression"): Ridge,
     }
     return table[(kind, task)]
+
+
+def pipeline_for(spec: PipelineSpec, params: Mapping[str, Any] | None = None) -> Pipeline:
+    """The spec's unfitted Pipeline; ``params`` (default: the spec's) are the estimator's."""
+    features = spec.features
+    chosen = spec.estimator.params if params is None else params
+    return make_pipeline(spec.estimator.kind, spec.task, features.categorical, features.numeric, chosen)
 
 
 def make_pipeline(
