@@ -204,3 +204,42 @@ def _child_writes(url: str, queue) -> None:
     with storage._engine(url, keep_open=True).connect() as conn, conn.begin():
         conn.execute(sa.text("INSERT INTO t VALUES (2)"))
     queue.put((os.getpid(), sorted({k[0] for k in storage._KEPT_OPEN})))
+
+
+def test_live_watch_sees_a_run_written_by_another_process(tmp_path, monkeypatch) -> None:
+    """The webserver's live run view watches the run's database file (watchdog); events written
+    through this storage by another process reach the watcher while that run is going on."""
+    import subprocess
+    import sys
+    import threading
+
+    home = _made_home(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    seen: list[dg.DagsterEventType | None] = []
+    done = threading.Event()
+
+    def callback(event, _cursor) -> None:  # type: ignore[no-untyped-def]
+        seen.append(event.dagster_event_type)
+        if event.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS:
+            done.set()
+
+    run_id = "0f0f0f0f-0000-4000-8000-000000000001"
+    with dg.DagsterInstance.get() as instance:
+        instance.watch_event_logs(run_id, None, callback)
+        code = (
+            "import dagster as dg\n"
+            "import time\n"  # the run outlasts the watcher's first look (at the file's creation)
+            "@dg.asset\ndef watched() -> int:\n    time.sleep(2)\n    return 1\n"
+            "job = dg.Definitions(assets=[watched]).get_implicit_global_asset_job_def()\n"
+            f"with dg.DagsterInstance.get() as i:\n    job.execute_in_process(instance=i, run_id={run_id!r})\n"
+            "    import sys; sys.stdin.read()  # stays alive, its storage open, until the parent has looked\n"
+        )
+        writer = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE)
+        try:
+            assert done.wait(60), f"while the writer was alive, the watcher saw only {seen}"
+            assert writer.poll() is None  # seen before the writer's exit could checkpoint anything
+        finally:
+            writer.communicate(b"", timeout=60)
+        assert writer.returncode == 0
+        instance.end_watch_event_logs(run_id, callback)
+    assert dg.DagsterEventType.ASSET_MATERIALIZATION in seen
