@@ -1,0 +1,30 @@
+"""Snapshot of the generated Definitions (asset keys, deps, partitions, checks, jobs, sensors,
+schedules, resources) for the bundled specs and the synthetic regression spec: a restructure or a
+refactor must not change them. Real parts: Dagster's definition builders, no instance.
+Regenerate on purpose with ``ML_PLATFORM_UPDATE_SNAPSHOTS=1 pytest …/test_definitions_snapshot.py``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ml_platform.definitions import build_definitions
+from ml_platform.environments import local_environment
+from ml_platform.specs import bundled_specs
+from ml_platform_tests.helpers import synthetic_regression_spec
+from ml_platform_tests.snapshot import definitions_snapshot
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "definitions.json"
+
+
+def test_generated_definitions_match_the_snapshot(tmp_path: Path) -> None:
+    specs = [*bundled_specs(), synthetic_regression_spec(tmp_path / "landing")]
+    got = definitions_snapshot(build_definitions(specs, local_environment(tmp_path)))
+    if os.environ.get("ML_PLATFORM_UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    want = json.loads(SNAPSHOT.read_text())
+    for section in want:
+        assert got[section] == want[section], f"definitions changed in section {section!r}"
+    assert set(got) == set(want)
+    assert len(got["assets"]) == 20 and "flights_delay/deployment" in got["assets"]
