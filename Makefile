@@ -12,10 +12,10 @@ export DO_NOT_TRACK ?= true
 
 .PHONY: install demo dev status test lint fmt constraints clean bench prod-like prod-like-down prod-like-status
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml datasets/flights_delay/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark]" -e datasets/flights_delay
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -47,26 +47,26 @@ status: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## prod-like: Postgres + moto S3 + MLflow server + Dagster webserver/daemon on this machine, pipeline to a
 ## deployed champion (Spark features); prints where each part lives. prod-like-down stops it all.
 prod-like: $(STAMP)
-	$(BIN)/python -m ml_platform.prodlike up
+	$(BIN)/python -m devtools.prodlike up
 
 prod-like-down:
-	$(BIN)/python -m ml_platform.prodlike down
+	$(BIN)/python -m devtools.prodlike down
 
 prod-like-status:
-	$(BIN)/python -m ml_platform.prodlike status
+	$(BIN)/python -m devtools.prodlike status
 
 ## test: the whole suite (unit, assets, system)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check ml_platform ml_platform_tests bench
-	$(BIN)/ruff format --check ml_platform ml_platform_tests bench
-	$(BIN)/mypy ml_platform bench
+	$(BIN)/ruff check ml_platform ml_platform_tests bench devtools datasets
+	$(BIN)/ruff format --check ml_platform ml_platform_tests bench devtools datasets
+	$(BIN)/mypy ml_platform bench devtools datasets/flights_delay/flights_delay
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix ml_platform ml_platform_tests
-	$(BIN)/ruff format ml_platform ml_platform_tests
+	$(BIN)/ruff check --fix ml_platform ml_platform_tests bench devtools datasets
+	$(BIN)/ruff format ml_platform ml_platform_tests bench devtools datasets
 
 constraints: $(STAMP)
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i '^ml.platform'; } > constraints.tmp && mv constraints.tmp constraints.txt

@@ -11,7 +11,7 @@ from ml_platform.ml.cleaning import clean_table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ml_platform.resources.sources import DataSource
+    from ml_platform.sources.base import DataSource
     from ml_platform.specs.models import PipelineSpec, TableSpec
 
 

@@ -53,12 +53,13 @@ def main() -> None:
     _prepare_home(args.home)
 
     import dagster as dg
+    from flights_delay import SPEC_DIR
 
-    from ml_platform.assets.common import Pipeline
     from ml_platform.definitions import build_definitions
     from ml_platform.environments import current_environment
-    from ml_platform.lifecycle import Lifecycle
-    from ml_platform.specs import SPEC_DIR, load_spec
+    from ml_platform.ops.lifecycle import Lifecycle
+    from ml_platform.pipeline.names import PipelineNames
+    from ml_platform.specs import load_spec
 
     overrides: dict = {"source": {"options": {"data_dir": args.data_dir}}} if args.data_dir else {}
     if args.gate_min_value is not None:
@@ -68,7 +69,7 @@ def main() -> None:
     defs = build_definitions([spec], env)
     out: dict[str, float | str] = {"seconds_import_load": time.perf_counter() - t0}
     with dg.DagsterInstance.get() as instance:
-        life = Lifecycle(defs, instance, Pipeline(spec), log_level="CRITICAL")
+        life = Lifecycle(defs, instance, PipelineNames(spec), log_level="CRITICAL")
         t = time.perf_counter()
         first, last = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
         for start, end in (

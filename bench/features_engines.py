@@ -14,10 +14,12 @@ import argparse
 import json
 import time
 
+from flights_delay import SPEC_DIR
+from flights_delay.source import Nycflights13Source
+
 from bench.common import day_ranges, read_clean
-from ml_platform.resources.sources import Nycflights13Source
-from ml_platform.resources.spark import feature_engine, spark_config
-from ml_platform.specs import SPEC_DIR, load_spec
+from ml_platform.features.engine import feature_engine, spark_config
+from ml_platform.specs import load_spec
 
 
 def run(

@@ -11,17 +11,19 @@ import argparse
 import json
 import time
 
+from flights_delay import SPEC_DIR
+from flights_delay.source import Nycflights13Source
+
 from bench.common import read_clean
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features, labelled
 from ml_platform.ml.model_factory import pipeline_for
 from ml_platform.ml.windows import split_windows
-from ml_platform.resources.sources import Nycflights13Source
-from ml_platform.specs import SPEC_DIR, load_spec
+from ml_platform.specs import load_spec
 
 
 def run(data_dir: str | None) -> dict[str, float]:
-    from ml_platform.assets.evaluation import build_report, score_candidates
+    from ml_platform.pipeline.assets.evaluation import build_report, score_candidates
 
     t0 = time.perf_counter()
     spec = load_spec(SPEC_DIR / "flights_delay.yaml")

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from ml_platform.resources.sources import _package_data_dir
+from flights_delay.source import package_data_dir
 
 
 def scaled_flights(flights: pd.DataFrame, factor: int, seed: int = 0) -> pd.DataFrame:
@@ -52,7 +51,7 @@ def scaled_flights(flights: pd.DataFrame, factor: int, seed: int = 0) -> pd.Data
 
 
 def write_scaled(out: Path, factor: int) -> Path:
-    src = _package_data_dir()
+    src = package_data_dir()
     out.mkdir(parents=True, exist_ok=True)
     flights = pd.read_csv(src / "flights.csv.zip", low_memory=False)
     scaled_flights(flights, factor).to_parquet(out / "flights.parquet", index=False)

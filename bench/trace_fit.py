@@ -16,10 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from flights_delay import SPEC_DIR
 
-from ml_platform.memory import release_free_memory
+from ml_platform.ml.memory import release_free_memory
 from ml_platform.ml.model_factory import pipeline_for
-from ml_platform.specs import SPEC_DIR, load_spec
+from ml_platform.specs import load_spec
 
 
 def _rss_gb() -> float:

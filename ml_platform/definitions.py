@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ml_platform.assets import pipeline_definitions
 from ml_platform.environments import Environment, current_environment
+from ml_platform.pipeline.build import pipeline_definitions
 from ml_platform.specs import configured_specs
 from ml_platform.specs.models import PipelineSpec
 

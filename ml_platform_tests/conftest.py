@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ml_platform.assets.common import Pipeline
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import Environment, local_environment
-from ml_platform.lifecycle import Lifecycle
+from ml_platform.ops.lifecycle import Lifecycle
+from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
 
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
@@ -32,7 +32,7 @@ class World:
     life: Lifecycle
 
     @property
-    def pipeline(self) -> Pipeline:
+    def pipeline(self) -> PipelineNames:
         return self.life.pipeline
 
     @property
@@ -54,7 +54,7 @@ def make_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         stack.append(ctx)
         defs = build_definitions([spec], env)
         return World(
-            spec, env, instance, defs, Lifecycle(defs, instance, Pipeline(spec), log_level="WARNING")
+            spec, env, instance, defs, Lifecycle(defs, instance, PipelineNames(spec), log_level="WARNING")
         )
 
     yield _make

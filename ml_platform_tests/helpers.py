@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from flights_delay import SPEC_DIR
 
-from ml_platform.specs import SPEC_DIR, load_spec, parse_spec
+from ml_platform.specs import load_spec, parse_spec
 from ml_platform.specs.models import PipelineSpec
 
 SHORT_START, SHORT_END = "2013-01-01", "2013-02-28"
@@ -30,9 +31,9 @@ def short_flights_spec(**extra: Any) -> PipelineSpec:
 
 
 def data_dir() -> Path:
-    from ml_platform.resources.sources import _package_data_dir
+    from flights_delay.source import package_data_dir
 
-    return _package_data_dir()
+    return package_data_dir()
 
 
 def read_table(name: str) -> pd.DataFrame:

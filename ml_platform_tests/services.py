@@ -110,7 +110,7 @@ def spark_session() -> Iterator:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    from ml_platform.resources.spark import spark_config
+    from ml_platform.features.engine import spark_config
 
     builder = SparkSession.builder
     for key, value in spark_config("local[2]").items():

@@ -1,32 +1,57 @@
-"""Feature builders, chosen by name in the spec, and the label/slice bookkeeping around them."""
+"""Feature builders (the contract; instances are registered by name) and the label/slice
+bookkeeping around whatever a builder produced."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.flights_features import build_flight_features
 from ml_platform.specs.models import PipelineSpec
 
-FeatureBuilder = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame], Mapping[str, Any]], pd.DataFrame]
+PandasBuild = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame], Mapping[str, Any]], pd.DataFrame]
+SparkBuild = Callable[[Any, pd.DataFrame, Mapping[str, pd.DataFrame], Mapping[str, Any]], pd.DataFrame]
 
 
-def _flights(main: pd.DataFrame, aux: Mapping[str, pd.DataFrame], options: Mapping[str, Any]) -> pd.DataFrame:
-    return build_flight_features(
-        main, aux["weather"], aux["planes"], lead_minutes=int(options.get("lead_minutes", 0))
-    )
+@dataclass(frozen=True)
+class FeatureBuilder:
+    """A named way to turn the cleaned main table (+ auxiliary tables by name) into feature columns.
+
+    ``pandas(main, aux, options)`` is required; ``spark(session, main, aux, options)`` is optional and
+    must give the same columns and values. ``tables`` are the auxiliary tables it reads (checked
+    against the spec); ``options`` validates the spec's ``features.options``."""
+
+    name: str
+    pandas: PandasBuild
+    spark: SparkBuild | None = None
+    tables: tuple[str, ...] = ()
+    options: type[BaseModel] | None = None
+    description: str = ""
+
+    def validated_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        if self.options is None:
+            return dict(options)
+        return self.options.model_validate(dict(options)).model_dump()
 
 
-def _columns(main: pd.DataFrame, aux: Mapping[str, pd.DataFrame], options: Mapping[str, Any]) -> pd.DataFrame:
-    """Generic builder: the model columns are columns of the cleaned main table as they are."""
-    return main.copy()
+def register_builder(builder: FeatureBuilder) -> FeatureBuilder:
+    """Register ``builder`` under its name (built-ins and plugins alike)."""
+    from ml_platform.registry import FEATURE_BUILDERS
+
+    FEATURE_BUILDERS.add(builder.name, builder, origin=builder.pandas.__module__)
+    return builder
 
 
-BUILDERS: dict[str, FeatureBuilder] = {"flights": _flights, "columns": _columns}
+def builder_for(spec: PipelineSpec) -> FeatureBuilder:
+    from ml_platform.registry import FEATURE_BUILDERS
+
+    builder: FeatureBuilder = FEATURE_BUILDERS.get(spec.features.builder)
+    return builder
 
 
 def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
@@ -42,7 +67,10 @@ def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
 
 def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Model columns + slice columns + label + partition, one row per row of ``main``."""
-    return finish_features(spec, main, BUILDERS[spec.features.builder](main, aux, spec.features.options))
+    builder = builder_for(spec)
+    return finish_features(
+        spec, main, builder.pandas(main, aux, builder.validated_options(spec.features.options))
+    )
 
 
 def finish_features(spec: PipelineSpec, main: pd.DataFrame, built: pd.DataFrame) -> pd.DataFrame:

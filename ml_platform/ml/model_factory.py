@@ -7,32 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ml_platform.memory import release_free_memory
+from ml_platform.ml.estimators import estimator_kind
+from ml_platform.ml.memory import release_free_memory
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
     from ml_platform.specs.models import PipelineSpec
-
-
-def _estimator_class(kind: str, task: str) -> Any:
-    from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
-        HistGradientBoostingRegressor,
-        RandomForestClassifier,
-        RandomForestRegressor,
-    )
-    from sklearn.linear_model import LogisticRegression, Ridge
-
-    table: Mapping[tuple[str, str], Any] = {
-        ("hist_gradient_boosting", "classification"): HistGradientBoostingClassifier,
-        ("hist_gradient_boosting", "regression"): HistGradientBoostingRegressor,
-        ("random_forest", "classification"): RandomForestClassifier,
-        ("random_forest", "regression"): RandomForestRegressor,
-        ("linear", "classification"): LogisticRegression,
-        ("linear", "regression"): Ridge,
-    }
-    return table[(kind, task)]
 
 
 def pipeline_for(spec: PipelineSpec, params: Mapping[str, Any] | None = None) -> Pipeline:
@@ -55,8 +36,9 @@ def make_pipeline(
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-    estimator_cls = _estimator_class(kind, task)
-    if kind == "hist_gradient_boosting":
+    estimator_kind_ = estimator_kind(kind)
+    estimator_cls = estimator_kind_.estimator_class(task)
+    if estimator_kind_.native_categorical:
         prep = ColumnTransformer(
             [
                 (

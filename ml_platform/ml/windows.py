@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ml_platform.specs.models import TrainingSpec
+
 
 @dataclass(frozen=True)
 class Windows:
@@ -37,3 +39,24 @@ def split_windows(
             f"only {end} partitions exist from {keys[0]}"
         )
     return Windows(train=train_keys, holdout=holdout_keys)
+
+
+def resolve_windows(
+    training: TrainingSpec, partition_keys: list[str], present: list[str], as_of: str | None, what: str
+) -> Windows:
+    """The spec's windows over ``partition_keys`` ending at ``as_of`` (default: the spec's
+    ``training.as_of``, else the newest present key); every key in them must be ``present``."""
+    if not present:
+        raise ValueError(f"{what} has no materialized partitions")
+    end = dt.date.fromisoformat(as_of) if as_of else dt.date.fromisoformat(max(present))
+    if training.as_of and not as_of:
+        end = training.as_of
+    windows = split_windows(partition_keys, training.window_partitions, training.holdout_partitions, end)
+    missing = sorted(set(windows.train + windows.holdout) - set(present))
+    if missing:
+        raise ValueError(
+            f"{len(missing)} partition(s) of {what} needed for "
+            f"train {windows.train_range} / holdout {windows.holdout_range} are not materialized: "
+            f"{missing[:5]}{' …' if len(missing) > 5 else ''}"
+        )
+    return windows

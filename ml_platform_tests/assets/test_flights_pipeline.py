@@ -10,8 +10,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from ml_platform.integrations.mlflow import MODEL_REQUIREMENTS
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.resources.mlflow import MODEL_REQUIREMENTS
 from ml_platform_tests.helpers import SHORT_END, SHORT_START, short_flights_spec
 
 WEAK = {"max_iter": 3, "max_depth": 1, "learning_rate": 0.05}

@@ -14,10 +14,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from devtools.http_api import LandingApiServer
+from devtools.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
-from ml_platform.http_api import LandingApiServer
-from ml_platform.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
 from ml_platform_tests.helpers import synthetic_regression_spec
 from ml_platform_tests.sensor_driver import SensorDriver
 from ml_platform_tests.source_fixtures import (  # noqa: F401

@@ -8,8 +8,8 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_aws.s3 import S3Resource
 
+from ml_platform.io.s3 import S3JsonIOManager, S3ParquetIOManager
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.resources.s3_storage import S3JsonIOManager, S3ParquetIOManager
 from ml_platform_tests.services import MotoS3, moto_s3  # noqa: F401  (fixture)
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")

@@ -15,14 +15,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ml_platform.assets.common import Pipeline
-from ml_platform.assets.ingestion import raw_asset
+from devtools.http_api import LandingApiHandler, LandingApiServer
 from ml_platform.environments import local_environment
-from ml_platform.http_api import LandingApiHandler, LandingApiServer
-from ml_platform.resources.retry import PermanentSourceError, TransientSourceError
-from ml_platform.resources.source_factory import build_source
-from ml_platform.resources.sources_http import HttpSource
-from ml_platform.resources.sources_sql import SqlSource
+from ml_platform.pipeline.assets.ingestion import raw_asset
+from ml_platform.pipeline.names import PipelineNames
+from ml_platform.sources.base import build_source
+from ml_platform.sources.http import HttpSource
+from ml_platform.sources.retry import PermanentSourceError, TransientSourceError
+from ml_platform.sources.sql import SqlSource
 from ml_platform.specs.models import SourceSpec
 from ml_platform_tests.helpers import synthetic_regression_spec, write_synthetic_landing
 from ml_platform_tests.source_fixtures import (  # noqa: F401
@@ -145,7 +145,7 @@ def _materialize_raw(landing: Path, home: Path, failures: int) -> dg.ExecuteInPr
         {"base_url": server.url},
         retry={"max_retries": 2, "base_delay_seconds": 0.01},
     )
-    pipeline = Pipeline(spec)
+    pipeline = PipelineNames(spec)
     try:
         with dg.instance_for_test() as instance:
             return dg.materialize(

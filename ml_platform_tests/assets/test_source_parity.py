@@ -14,14 +14,14 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ml_platform.assets.cleaning import cleaned_asset
-from ml_platform.assets.common import Pipeline
-from ml_platform.assets.ingestion import raw_asset
+from devtools.http_api import LandingApiServer
+from devtools.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
 from ml_platform.environments import local_environment
-from ml_platform.http_api import LandingApiServer
 from ml_platform.ml.cleaning import clean_table
-from ml_platform.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
-from ml_platform.resources.sources import SOURCE_COLUMN
+from ml_platform.pipeline.assets.cleaning import cleaned_asset
+from ml_platform.pipeline.assets.ingestion import raw_asset
+from ml_platform.pipeline.names import PipelineNames
+from ml_platform.sources.base import SOURCE_COLUMN
 from ml_platform_tests.helpers import read_table, short_flights_spec
 from ml_platform_tests.source_fixtures import moto_endpoint, postgres_url, s3_client  # noqa: F401
 
@@ -81,7 +81,7 @@ def _kind(label: str) -> str:
 
 def _materialize_cleaned(home: Path, kind: str, options: dict[str, Any]) -> pd.DataFrame:
     spec = short_flights_spec(source={"kind": _kind(kind), "options": options})
-    pipeline = Pipeline(spec)
+    pipeline = PipelineNames(spec)
     table = spec.main_table
     env = local_environment(home)
     with dg.instance_for_test() as instance:

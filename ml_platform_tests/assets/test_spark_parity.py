@@ -5,12 +5,12 @@ dagster-pyspark on a temporary local environment (Parquet under tmp_path, SQLite
 import dagster as dg
 import pandas as pd
 import pytest
+from flights_delay.features import build_flight_features
+from flights_delay.features_spark import build_flight_features_spark
 
+from ml_platform.features.engine import feature_engine
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features
-from ml_platform.ml.flights_features import build_flight_features
-from ml_platform.ml.flights_features_spark import build_flight_features_spark
-from ml_platform.resources.spark import feature_engine
 from ml_platform_tests.helpers import read_table, short_flights_spec, synthetic_regression_spec
 from ml_platform_tests.services import spark_session  # noqa: F401  (fixture)
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ml_platform.resources.sources_sql import SqlSource
+from ml_platform.sources.sql import SqlSource
 from ml_platform_tests.source_fixtures import postgres_url  # noqa: F401
 
 DATES = ("year", "month", "day")

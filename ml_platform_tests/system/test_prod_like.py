@@ -20,9 +20,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from ml_platform.prodlike import control, stack
-from ml_platform.prodlike.drive import client, run_job
-from ml_platform.prodlike.stack import BUCKET, StackState
+from devtools.prodlike import control, stack
+from devtools.prodlike.drive import client, run_job
+from devtools.prodlike.stack import BUCKET, StackState
 from ml_platform_tests.services import missing_service, postgres_available
 
 pytestmark = pytest.mark.system
@@ -152,7 +152,7 @@ def test_restarting_webserver_daemon_and_mlflow_loses_nothing(prod_like, tmp_pat
     # the restarted webserver serves the old runs, the restarted MLflow server the old model (from S3)
     for run_id in before["runs"]:
         assert client(state).get_run_status(run_id) == dg.DagsterRunStatus.SUCCESS
-    from ml_platform.resources.mlflow import MlflowRegistry
+    from ml_platform.integrations.mlflow import MlflowRegistry
 
     local = MlflowRegistry(tracking_uri=state.url("mlflow")).download(
         f"models:/{MODEL}@champion", str(tmp_path)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from ml_platform.cli import main
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
-from ml_platform.resources.source_factory import build_source
+from ml_platform.ops.cli import main
+from ml_platform.sources.base import build_source
 from ml_platform.specs.models import SourceSpec
 from ml_platform_tests.helpers import short_flights_spec
 from ml_platform_tests.sensor_driver import SensorDriver

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flights_delay import SPEC_DIR
 
-from ml_platform.specs import SPEC_DIR, load_spec
+from ml_platform.specs import load_spec
 from ml_platform_tests.helpers import write_spec
 
 pytestmark = pytest.mark.system

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN, REASONS_COLUMN, DataContractError, clean_table
-from ml_platform.resources.retry import PermanentSourceError
-from ml_platform.resources.sources import LandingDirSource
+from ml_platform.sources.landing_dir import LandingDirSource
+from ml_platform.sources.retry import PermanentSourceError
 from ml_platform_tests.bad_inputs import CORPUS
 from ml_platform_tests.helpers import synthetic_regression_spec, write_synthetic_landing
 

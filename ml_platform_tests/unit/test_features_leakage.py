@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from ml_platform.ml.flights_features import (
+from flights_delay.features import (
     POST_DEPARTURE_COLUMNS,
     build_flight_features,
     scheduled_departure,
 )
+
 from ml_platform.specs import bundled_specs
 from ml_platform_tests.helpers import read_table
 

@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
-from ml_platform.instance_storage import EVENT_BATCH_SIZE
+from ml_platform.integrations.sqlite_tuned import EVENT_BATCH_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +43,7 @@ def test_instance_from_made_dagster_yaml_runs_and_relaxes_fsync(tmp_path, monkey
 def test_single_run_backfill_writes_every_partition_through_batches(tmp_path, monkeypatch) -> None:
     """A multi-partition output goes through store_event_batch; each partition's planned and
     materialization events land in the run shard and the index, as with one write per event."""
-    from ml_platform.instance_storage import BatchingSqliteEventLogStorage
+    from ml_platform.integrations.sqlite_tuned import BatchingSqliteEventLogStorage
 
     home = tmp_path / "home"
     home.mkdir()
@@ -112,7 +113,7 @@ def test_engines_kept_per_database_run_files_closed_after_each_use(tmp_path, mon
     """Runs, schedules and the event index keep their engine (and open connections) across uses; a
     run's own event database keeps its engine but is closed after each write, so its WAL is
     checkpointed into the file the webserver's live view watches."""
-    from ml_platform import instance_storage as storage
+    from ml_platform.integrations import sqlite_tuned as storage
 
     home = _made_home(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
@@ -180,7 +181,7 @@ def test_forked_child_opens_its_own_engines(tmp_path) -> None:
     connections, and the parent's stay usable."""
     import multiprocessing
 
-    from ml_platform import instance_storage as storage
+    from ml_platform.integrations import sqlite_tuned as storage
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     with storage._engine(url, keep_open=True).connect() as conn, conn.begin():
@@ -199,7 +200,7 @@ def test_forked_child_opens_its_own_engines(tmp_path) -> None:
 
 
 def _child_writes(url: str, queue) -> None:
-    from ml_platform import instance_storage as storage
+    from ml_platform.integrations import sqlite_tuned as storage
 
     with storage._engine(url, keep_open=True).connect() as conn, conn.begin():
         conn.execute(sa.text("INSERT INTO t VALUES (2)"))
@@ -243,3 +244,88 @@ def test_live_watch_sees_a_run_written_by_another_process(tmp_path, monkeypatch)
         assert writer.returncode == 0
         instance.end_watch_event_logs(run_id, callback)
     assert dg.DagsterEventType.ASSET_MATERIALIZATION in seen
+
+
+def _home_with(tmp_path, name: str, storage_yaml: bool) -> str:
+    home = tmp_path / name
+    home.mkdir()
+    config = (ROOT / "dagster.yaml").read_text()
+    if storage_yaml:
+        config += (ROOT / "deploy/local/dagster_storage.yaml").read_text()
+    (home / "dagster.yaml").write_text(config)
+    return str(home)
+
+
+def test_another_dagster_version_falls_back_to_stock_storage_with_one_warning(tmp_path, monkeypatch) -> None:
+    import dagster
+
+    from ml_platform.integrations.instance_storage import WRITTEN_FOR
+
+    assert dagster.__version__ == WRITTEN_FOR  # the pinned release is the one the tuning was written for
+    monkeypatch.setenv("DAGSTER_HOME", _home_with(tmp_path, "home", storage_yaml=True))
+    monkeypatch.setattr(dagster, "__version__", "1.14.0")
+    with pytest.warns(
+        RuntimeWarning, match=r"written for dagster 1\.13\.27, found 1\.14\.0: using Dagster's stock"
+    ):
+        instance = dg.DagsterInstance.get()
+    with instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"  # Dagster's own class
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert dg.materialize([dg.asset(lambda: 1, name="one")], instance=instance).success
+
+
+def _event_records(instance: dg.DagsterInstance) -> list[tuple]:
+    """Every event of every run, without ids, timestamps and run ids (which differ by nature)."""
+    out = []
+    for run in sorted(instance.get_runs(), key=lambda r: r.job_name + str(r.tags.get("n"))):
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None:
+                out.append(("log", entry.user_message[:60]))
+                continue
+            data = event.event_specific_data
+            mat = getattr(data, "materialization", None)
+            out.append(
+                (
+                    event.event_type_value,
+                    event.step_key,
+                    mat.asset_key.to_user_string() if mat else None,
+                    mat.partition if mat else None,
+                    sorted((k, str(v.value)) for k, v in mat.metadata.items()) if mat else None,
+                )
+            )
+    return out
+
+
+def test_tuned_and_stock_storage_record_the_same_events(tmp_path, monkeypatch) -> None:
+    """Differential: the same partitioned materializations (a 5-day single-run backfill, then one day
+    again) on Dagster's stock SQLite storage and on the tuned one give the same event records and
+    the same partition statuses."""
+    partitions = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")
+
+    @dg.asset(partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run())
+    def daily(context: dg.AssetExecutionContext) -> dg.Output[None]:
+        return dg.Output(None, metadata={"days": len(context.partition_keys)})
+
+    @dg.asset(deps=[daily])
+    def summary() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"rows": 5})
+
+    results = {}
+    for name, tuned in (("stock", False), ("tuned", True)):
+        monkeypatch.setenv("DAGSTER_HOME", _home_with(tmp_path, name, storage_yaml=tuned))
+        with dg.DagsterInstance.get() as instance:
+            assert (type(instance.run_storage).__name__ == "KeptSqliteRunStorage") is tuned
+            rng = {
+                "dagster/asset_partition_range_start": "2024-01-01",
+                "dagster/asset_partition_range_end": "2024-01-05",
+            }
+            assert dg.materialize([daily, summary], instance=instance, tags={**rng, "n": "1"}).success
+            assert dg.materialize(
+                [daily], instance=instance, partition_key="2024-01-03", tags={"n": "2"}
+            ).success
+            materialized = instance.get_materialized_partitions(daily.key)
+            results[name] = (_event_records(instance), sorted(materialized))
+    stock, tuned_ = results["stock"], results["tuned"]
+    assert len(stock[0]) > 20 and stock[1] == [f"2024-01-0{d}" for d in range(1, 6)]
+    assert tuned_ == stock

@@ -22,10 +22,10 @@ from dagster_k8s.job import (
     get_user_defined_k8s_config,
 )
 
-from ml_platform.assets.common import Pipeline
 from ml_platform.definitions import build_definitions
-from ml_platform.k8s import K8S_CONFIG_TAG
-from ml_platform.production import production_environment
+from ml_platform.environments.production import production_environment
+from ml_platform.integrations.k8s import K8S_CONFIG_TAG
+from ml_platform.pipeline.names import PipelineNames
 from ml_platform_tests.helpers import short_flights_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,10 +45,10 @@ K8S_ENV = {
 
 
 @pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> tuple[dg.Definitions, Pipeline]:
+def prod(tmp_path_factory: pytest.TempPathFactory) -> tuple[dg.Definitions, PipelineNames]:
     spec = short_flights_spec()
     env = production_environment(tmp_path_factory.mktemp("prod"), PROD_ENV)
-    return build_definitions([spec], env), Pipeline(spec)
+    return build_definitions([spec], env), PipelineNames(spec)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def k8s_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def good_run_config(pipeline: Pipeline) -> dict[str, Any]:
+def good_run_config(pipeline: PipelineNames) -> dict[str, Any]:
     return {
         "execution": {
             "config": {

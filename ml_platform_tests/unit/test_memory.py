@@ -1,4 +1,4 @@
-"""ml_platform.memory: heap pages freed by Python go back to the OS (glibc's malloc_trim)."""
+"""ml_platform.ml.memory: heap pages freed by Python go back to the OS (glibc's malloc_trim)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ml_platform.memory import _malloc_trim, release_free_memory
+from ml_platform.ml.memory import _malloc_trim, release_free_memory
 
 
 def _rss_bytes() -> int:

@@ -5,9 +5,10 @@ takes its estimator, columns and params."""
 import numpy as np
 import pandas as pd
 import pytest
+from flights_delay import SPEC_DIR
 
 from ml_platform.ml.model_factory import fit_lean, make_pipeline, pipeline_for, predict_scores
-from ml_platform.specs import SPEC_DIR, load_spec
+from ml_platform.specs import load_spec
 
 
 @pytest.mark.parametrize("kind", ["hist_gradient_boosting", "linear"])

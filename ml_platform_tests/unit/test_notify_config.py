@@ -3,9 +3,9 @@ when configured and keep their secrets as ``dg.EnvVar`` references, resolved by 
 
 from __future__ import annotations
 
-import dagster as dg
+import pytest
 
-from ml_platform.resources.notify import Notification, notifier_from_env
+from ml_platform.integrations.notify import Notification, notifier_from_env
 
 
 def test_no_variables_no_channels() -> None:
@@ -27,12 +27,26 @@ def test_channels_from_env_keep_secrets_as_env_vars() -> None:
         dagster_ui_url="http://127.0.0.1:3000/",
     )
     assert sorted(notifier.channels()) == ["email", "slack", "webhook"]
-    assert notifier.slack is not None and isinstance(notifier.slack.url, dg.EnvVar)
-    assert notifier.webhook is not None and notifier.webhook.token == dg.EnvVar("ML_PLATFORM_WEBHOOK_TOKEN")
-    assert notifier.email is not None and notifier.email.password == dg.EnvVar("ML_PLATFORM_SMTP_PASSWORD")
-    assert notifier.email.port == 2525 and notifier.email.recipients == ["a@example.org", "b@example.org"]
+    setups = notifier.channels()
+    assert setups["slack"].secrets == {"url": "ML_PLATFORM_SLACK_WEBHOOK_URL"}
+    assert setups["webhook"].secrets["token"] == "ML_PLATFORM_WEBHOOK_TOKEN"
+    assert setups["email"].secrets["password"] == "ML_PLATFORM_SMTP_PASSWORD"
     assert "pw" not in repr(notifier) and "t0ken" not in repr(notifier)
     assert notifier.run_url("abc") == "http://127.0.0.1:3000/runs/abc"
+
+
+def test_a_channel_resolves_its_secrets_through_env_vars_only_when_built(monkeypatch) -> None:
+    environ = {"ML_PLATFORM_SMTP_HOST": "smtp.example", "ML_PLATFORM_SMTP_PORT": "2525"}
+    environ |= {"ML_PLATFORM_SMTP_TO": "a@example.org, b@example.org", "ML_PLATFORM_SMTP_PASSWORD": "pw"}
+    setup = notifier_from_env(environ).channels()["email"]
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    email = setup.build()
+    assert email.host == "smtp.example" and email.password == "pw"  # type: ignore[attr-defined]
+    assert email.port == 2525 and email.recipients == ["a@example.org", "b@example.org"]  # type: ignore[attr-defined]
+    monkeypatch.delenv("ML_PLATFORM_SMTP_PASSWORD")
+    with pytest.raises(ValueError, match="password comes from ML_PLATFORM_SMTP_PASSWORD, which is not set"):
+        setup.build()
 
 
 def test_plain_text_rendering_lists_fields_and_links() -> None:

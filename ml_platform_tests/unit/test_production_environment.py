@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from ml_platform.environments import current_environment
-from ml_platform.production import ProductionEnvironment
-from ml_platform.resources.s3_storage import S3JsonIOManager, S3ParquetIOManager
-from ml_platform.resources.storage import LocalParquetIOManager
+from ml_platform.environments.production import ProductionEnvironment
+from ml_platform.io.s3 import S3JsonIOManager, S3ParquetIOManager
+from ml_platform.io.storage import LocalParquetIOManager
 from ml_platform_tests.helpers import short_flights_spec
 
 PROD = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ml_platform.assets.progress import Progress, chunked
+from ml_platform.pipeline.assets.progress import Progress, chunked
 
 
 class Log:

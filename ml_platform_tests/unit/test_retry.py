@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ml_platform.resources.retry import (
+from ml_platform.sources.retry import (
     PermanentSourceError,
     RetryPolicy,
     TransientSourceError,

@@ -1,10 +1,11 @@
 """Spec validation (pure pydantic; no Dagster runs): the bundled spec, clear errors, a second spec."""
 
 import pytest
+from flights_delay import SPEC_DIR
 
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
-from ml_platform.specs import SPEC_DIR, SpecError, bundled_specs, load_spec
+from ml_platform.specs import SpecError, bundled_specs, load_spec
 from ml_platform_tests.helpers import synthetic_regression_spec
 
 

@@ -5,8 +5,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from ml_platform.io.storage import LocalJsonIOManager, LocalParquetIOManager
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.resources.storage import LocalJsonIOManager, LocalParquetIOManager
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
 
@@ -83,7 +83,7 @@ def test_missing_partitions_are_named_when_not_allowed(tmp_path) -> None:
 def test_split_partitions_matches_one_to_parquet_per_day() -> None:
     import io
 
-    from ml_platform.resources.storage import parquet_bytes, split_partitions
+    from ml_platform.io.storage import parquet_bytes, split_partitions
 
     frame = pd.DataFrame(
         {
@@ -112,7 +112,7 @@ def test_split_partitions_matches_one_to_parquet_per_day() -> None:
 def test_split_partitions_of_an_empty_frame_writes_empty_days() -> None:
     import io
 
-    from ml_platform.resources.storage import parquet_bytes, split_partitions
+    from ml_platform.io.storage import parquet_bytes, split_partitions
 
     frame = pd.DataFrame({PARTITION_COLUMN: pd.Series([], dtype=str), "v": pd.Series([], dtype="int64")})
     files = {k: parquet_bytes(t) for k, t in split_partitions(frame, ["2024-01-01", "2024-01-02"]).items()}
@@ -159,7 +159,7 @@ def test_lazy_input_reads_only_the_partitions_columns_and_rows_asked_for(tmp_pat
 
 
 def test_lazy_handle_names_partitions_that_are_not_materialized(tmp_path) -> None:
-    from ml_platform.resources.storage import ParquetIOManager, PartitionedParquet
+    from ml_platform.io.storage import ParquetIOManager, PartitionedParquet
 
     handle = PartitionedParquet(ParquetIOManager(), "flights_delay/features", {})
     with pytest.raises(FileNotFoundError, match=r"flights_delay/features.*2024-01-09"):

@@ -1,0 +1,230 @@
+"""IO managers: Parquet for tables (one file per daily partition), JSON for small records.
+
+Both are :class:`dagster.UPathIOManager` subclasses, so the same code writes to a local directory
+or to object storage. Writes are atomic (temp file + rename). A single-run backfill hands one frame
+for many partitions; it is split on ``_partition`` and written one file per day. Loading many
+partitions returns one concatenated frame.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from upath import UPath
+
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.memory import release_free_memory
+
+
+def _atomic_write(path: UPath, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    tmp.rename(path)
+
+
+def split_partitions(frame: pd.DataFrame, keys: list[str]) -> dict[str, Any]:
+    """One Arrow table per key from a frame holding many partitions (``_partition``), each equal to
+    ``frame[frame._partition == key]`` as ``to_parquet(index=False)`` would store it; a key without
+    rows gets an empty table with the same schema. The frame is converted to Arrow once and cut
+    into zero-copy slices: converting hundreds of small frames costs more than writing them."""
+    import numpy as np
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    labels = frame[PARTITION_COLUMN].astype(str).to_numpy() if len(frame) else np.array([], dtype=str)
+    order = np.argsort(labels, kind="stable")
+    if len(order) and (order != np.arange(len(order))).any():
+        table, labels = table.take(order), labels[order]
+    uniques, starts = np.unique(labels, return_index=True)
+    stops = [*starts[1:].tolist(), len(labels)] if len(starts) else []
+    bounds = dict(zip(uniques.tolist(), zip(starts.tolist(), stops, strict=True), strict=True))
+    stray = sorted(set(bounds) - set(keys))
+    if stray:  # rows would be dropped silently
+        raise ValueError(
+            f"rows for partitions {stray[:5]} are not among the run's partitions {keys[0]}..{keys[-1]}"
+        )
+    return {
+        key: table.slice(start, stop - start)
+        for key, (start, stop) in ((k, bounds.get(k, (0, 0))) for k in keys)
+    }
+
+
+def parquet_bytes(table: Any) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+#: Files read or written at once for a multi-partition input or output: Parquet (de)coding releases
+#: the GIL and object stores answer in parallel, so a year of daily files is not a serial walk.
+IO_THREADS = 4
+
+
+class _BytesStore(dg.UPathIOManager):
+    """Where serialized bytes go. Here: the UPath's filesystem; subclasses (e.g. S3) override."""
+
+    def write_bytes(self, path: UPath, data: bytes) -> None:
+        _atomic_write(path, data)
+
+    def read_bytes(self, path: UPath) -> bytes:
+        return path.read_bytes()
+
+    def names_in(self, folder: UPath) -> set[str]:
+        """File names directly under ``folder`` (empty if it does not exist)."""
+        return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+    def uri(self, path: UPath) -> str:
+        return str(path)
+
+
+class ParquetIOManager(_BytesStore):
+    """DataFrames as Parquet; daily partitions as one file each."""
+
+    extension = ".parquet"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}"
+            )
+        self.write_bytes(path, obj.to_parquet(index=False))
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
+        columns = (context.definition_metadata or {}).get("columns")
+        return pd.read_parquet(io.BytesIO(self.read_bytes(path)), columns=columns)
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
+            super().handle_output(context, obj)
+            return
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj).__name__}"
+            )
+        paths = self._get_paths_for_partitions(context)
+        slices = split_partitions(obj, list(paths))
+
+        def write(key: str) -> None:
+            self.write_bytes(paths[key], parquet_bytes(slices[key]))
+
+        with ThreadPoolExecutor(IO_THREADS) as pool:
+            list(pool.map(write, paths))
+        context.add_output_metadata(
+            {
+                "partitions_written": len(paths),
+                "path": dg.MetadataValue.path(self.uri(next(iter(paths.values())).parent)),
+            }
+        )
+
+    def load_partitions(self, context: dg.InputContext) -> Any:
+        """Many partitions: one Arrow read per file (threaded), one concatenation, one pandas
+        conversion. With input metadata ``lazy: True``, a :class:`PartitionedParquet` handle instead,
+        so the asset reads only the partitions, columns and rows it needs."""
+        metadata = context.definition_metadata or {}
+        if len(context.asset_partition_keys) == 1 and not metadata.get("lazy"):
+            return super().load_partitions(context)
+        paths = self._get_paths_for_partitions(context)
+        folder = next(iter(paths.values())).parent
+        present = self.names_in(folder)
+        missing = sorted(k for k, p in paths.items() if p.name not in present)
+        if missing and not metadata.get("allow_missing_partitions", False):
+            raise FileNotFoundError(
+                f"{context.asset_key.to_user_string()}: {len(missing)} partition(s) not materialized "
+                f"under {self.uri(folder)}: {missing[:5]}{' …' if len(missing) > 5 else ''}"
+            )
+        handle = PartitionedParquet(
+            self, context.asset_key.to_user_string(), {k: p for k, p in paths.items() if k not in missing}
+        )
+        if metadata.get("lazy"):
+            return handle
+        return handle.read(handle.keys(), columns=metadata.get("columns"))
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        loaded = super().load_input(context)
+        if isinstance(loaded, dict):
+            frames = [loaded[k] for k in sorted(loaded)]
+            if not frames:
+                return pd.DataFrame()
+            return pd.concat(frames, ignore_index=True)
+        return loaded
+
+
+class PartitionedParquet:
+    """The materialized partitions of a Parquet asset, read on demand: any subset of partitions and
+    columns, optionally only rows where a column is present, as one pandas frame. Filtering happens
+    on the Arrow table, so rows and columns not asked for never become pandas objects."""
+
+    def __init__(self, store: ParquetIOManager, name: str, paths: Mapping[str, UPath]) -> None:
+        self.store, self.name, self.paths = store, name, dict(paths)
+
+    def keys(self) -> list[str]:
+        return sorted(self.paths)
+
+    def read(
+        self, keys: Sequence[str], columns: Sequence[str] | None = None, where_present: str | None = None
+    ) -> pd.DataFrame:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        absent = sorted(set(keys) - set(self.paths))
+        if absent:
+            raise FileNotFoundError(f"{self.name}: partitions not materialized: {absent[:5]}")
+        wanted = list(columns) if columns is not None else None
+
+        def one(key: str) -> Any:
+            table = pq.read_table(io.BytesIO(self.store.read_bytes(self.paths[key])), columns=wanted)
+            return table.filter(pc.is_valid(table[where_present])) if where_present else table
+
+        with ThreadPoolExecutor(IO_THREADS) as pool:
+            tables = list(pool.map(one, sorted(keys)))
+        if not tables:
+            return pd.DataFrame(columns=wanted)
+        table = pa.concat_tables(tables, promote_options="permissive")
+        del tables
+        # one block per column and the Arrow buffers released as they convert: no second copy
+        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        del table
+        release_free_memory()  # Arrow's pool and glibc's heap keep freed pages otherwise
+        return frame
+
+
+class JsonIOManager(_BytesStore):
+    """Small JSON-serializable records (model lineage, evaluation reports)."""
+
+    extension = ".json"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        self.write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        return json.loads(self.read_bytes(path))
+
+
+class LocalParquetIOManager(dg.ConfigurableIOManagerFactory):
+    """Parquet tables under a local directory."""
+
+    base_dir: str
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> ParquetIOManager:
+        return ParquetIOManager(base_path=UPath(self.base_dir))
+
+
+class LocalJsonIOManager(dg.ConfigurableIOManagerFactory):
+    """JSON records under a local directory."""
+
+    base_dir: str
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> JsonIOManager:
+        return JsonIOManager(base_path=UPath(self.base_dir))

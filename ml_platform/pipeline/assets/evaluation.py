@@ -1,0 +1,183 @@
+"""The evaluation report: challenger, champion and a naive baseline on the same time-based holdout."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from ml_platform.integrations.mlflow import MlflowRegistry
+from ml_platform.io.storage import PartitionedParquet
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics
+from ml_platform.ml.model_card import embedded_images, metrics_table
+from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.plots import evaluation_plots
+from ml_platform.pipeline.names import PipelineNames
+from ml_platform.specs.models import PipelineSpec
+
+PLOTS_DIR = "evaluation/plots"
+
+
+def score_candidates(
+    spec: PipelineSpec, holdout: pd.DataFrame, challenger: Any, champion: Any | None, train_label_mean: float
+) -> dict[str, np.ndarray]:
+    """Scores of every candidate on the holdout (the champion sees the columns it was trained on)."""
+    cols = spec.features.model_columns
+    scores = {
+        "challenger": predict_scores(challenger, holdout[cols], spec.task),
+        "baseline": baseline_scores(spec.task, np.array([train_label_mean]), len(holdout)),
+    }
+    if champion is not None:
+        champ_cols = list(getattr(champion, "feature_names_in_", cols))
+        scores["champion"] = predict_scores(champion, holdout[champ_cols], spec.task)
+    return scores
+
+
+def build_report(spec: PipelineSpec, holdout: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Metrics (with bootstrap CIs for the models) and per-slice metrics for each candidate."""
+    y = holdout[spec.target.name].to_numpy(dtype=float)
+    ev = spec.evaluation
+    report: dict[str, Any] = {"metrics": {}, "ci": {}, "slices": {}}
+    for name, s in scores.items():
+        report["metrics"][name] = point_metrics(spec.task, y, s, ev.decision_threshold)
+        if name != "baseline":
+            report["ci"][name] = bootstrap_ci(spec.task, y, s, ev.bootstrap_samples)
+            report["slices"][name] = slice_metrics(
+                spec.task, holdout, y, s, spec.features.slice_columns, spec.gate.metric
+            ).to_dict(orient="records")
+    return report
+
+
+def report_markdown(
+    spec: PipelineSpec, report: dict[str, Any], images: Mapping[str, bytes] | None = None
+) -> str:
+    """The report as Markdown: metrics table, per-slice table and (optionally) the plots inline."""
+    metric = spec.gate.metric
+    lines = [
+        f"### {spec.name} v{report['challenger_version']} vs "
+        + (f"champion v{report['champion_version']}" if report.get("champion_version") else "no champion"),
+        f"Holdout {report['holdout_window']} ({int(report['metrics']['challenger']['n'])} labelled rows)",
+        "",
+        *metrics_table(report),
+    ]
+    if images:
+        lines += ["", "#### Plots", "", *embedded_images(images)]
+    lines += [
+        "",
+        f"#### {metric} per slice",
+        "",
+        "| slice | value | n | challenger | champion |",
+        "|---|---|---|---|---|",
+    ]
+    champ = {(r["slice"], r["value"]): r[metric] for r in report["slices"].get("champion", [])}
+    for row in report["slices"]["challenger"]:
+        other = champ.get((row["slice"], row["value"]))
+        lines.append(
+            f"| {row['slice']} | {row['value']} | {row['n']} | {row[metric]:.4f} | "
+            + ("" if other is None else f"{other:.4f}")
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+
+    @dg.asset(
+        key=pipeline.report_key,
+        ins={
+            "model": dg.AssetIn(pipeline.model_key),
+            "features": dg.AssetIn(
+                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
+            ),
+        },
+        io_manager_key="json_io_manager",
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"mlflow"},
+        description="Challenger vs current champion vs naive baseline on the model's own time-based "
+        "holdout: metrics with bootstrap CIs, per-slice metrics and plots (ROC, precision-recall, "
+        "calibration, confusion matrix, slices; also MLflow run artifacts). Gated by `deploy_gate`.",
+    )
+    def _report(
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowRegistry,
+        model: dict[str, Any],
+        features: PartitionedParquet,
+    ) -> dg.Output[dict[str, Any]]:
+        holdout_keys = model["holdout_partitions"]
+        absent = sorted(set(holdout_keys) - set(features.keys()))
+        if absent:
+            raise dg.Failure(f"holdout partitions not materialized: {absent[:5]}")
+        holdout = features.read(holdout_keys, where_present=spec.target.name)
+        missing = sorted(set(holdout_keys) - set(holdout[PARTITION_COLUMN].unique()))
+        if missing:
+            raise dg.Failure(f"holdout partitions without labelled rows: {missing[:5]}")
+        challenger = mlflow.load_sklearn(model["model_uri"])
+        champ_version = mlflow.version_by_alias(spec.model_name, "champion")
+        champion = None
+        if champ_version is not None and str(champ_version.version) != str(model["version"]):
+            champion = mlflow.load_sklearn(f"models:/{spec.model_name}/{champ_version.version}")
+        scores = score_candidates(spec, holdout, challenger, champion, model["train_label_mean"])
+        report = build_report(spec, holdout, scores)
+        report.update(
+            {
+                "pipeline": pipeline.name,
+                "model_name": spec.model_name,
+                "challenger_version": str(model["version"]),
+                "challenger_run_id": model["run_id"],
+                "champion_version": str(champ_version.version)
+                if champ_version is not None and champion is not None
+                else None,
+                "holdout_window": f"{holdout_keys[0]}..{holdout_keys[-1]}",
+                "train_window": f"{model['train_partitions'][0]}..{model['train_partitions'][-1]}",
+                "train_rows": model.get("train_rows"),
+                "params": model.get("params"),
+                "experiment_id": model["experiment_id"],
+                "gate_metric": spec.gate.metric,
+                "smoke_sample": holdout[spec.features.model_columns]
+                .head(spec.evaluation.smoke_sample_rows)
+                .to_dict(orient="records"),
+            }
+        )
+        y = holdout[spec.target.name].to_numpy(dtype=float)
+        images = evaluation_plots(
+            spec.task, y, scores, spec.evaluation.decision_threshold, report["slices"], spec.gate.metric
+        )
+        report["plots"] = [f"{PLOTS_DIR}/{name}" for name in images]
+        markdown = report_markdown(spec, report, images)
+        flat = {
+            f"holdout_{cand}_{k}": v
+            for cand, ms in report["metrics"].items()
+            for k, v in ms.items()
+            if np.isfinite(v)
+        }
+        mlflow.log_to_run(
+            model["run_id"],
+            {k.replace("_challenger", ""): v for k, v in flat.items()},
+            {
+                "evaluation/report.md": report_markdown(spec, report),
+                "evaluation/metrics.json": pd.Series(flat).to_json(),
+            },
+        )
+        mlflow.log_files(model["run_id"], {f"{PLOTS_DIR}/{n}": data for n, data in images.items()})
+        context.log.info(f"logged {len(images)} plots to MLflow run {model['run_id']} under {PLOTS_DIR}/")
+        metric = spec.gate.metric
+        metadata: dict[str, Any] = {
+            "challenger_version": report["challenger_version"],
+            "champion_version": report["champion_version"] or "none",
+            f"challenger_{metric}": report["metrics"]["challenger"][metric],
+            f"baseline_{metric}": report["metrics"]["baseline"][metric],
+            "report": dg.MetadataValue.md(markdown),
+        }
+        if "champion" in report["metrics"]:
+            metadata[f"champion_{metric}"] = report["metrics"]["champion"][metric]
+        for name, url in mlflow.links(
+            model["experiment_id"], model["run_id"], spec.model_name, str(model["version"])
+        ).items():
+            metadata[name] = dg.MetadataValue.url(url)
+        return dg.Output(report, metadata=metadata)
+
+    return _report

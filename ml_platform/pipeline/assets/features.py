@@ -1,0 +1,70 @@
+"""Features: one row per main-table row, only information known at prediction time."""
+
+import dagster as dg
+import pandas as pd
+
+from ml_platform.features.engine import FeatureEngine
+from ml_platform.integrations.k8s import FEATURES_STEP
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.pipeline.assets.common import partition_label
+from ml_platform.pipeline.assets.partition_metadata import ROW_COUNT, add_partition_metadata, partition_counts
+from ml_platform.pipeline.assets.progress import Progress
+from ml_platform.pipeline.names import PipelineNames
+from ml_platform.specs.models import PipelineSpec
+
+
+def features_schema(spec: PipelineSpec) -> dg.TableSchema:
+    """Columns of the features table, from the spec (``finish_features`` casts to these types)."""
+    main = spec.main_table.columns
+    columns = {c: "str" for c in spec.features.categorical} | {c: "float64" for c in spec.features.numeric}
+    for c in spec.features.slice_columns:
+        columns.setdefault(c, main[c].dtype if c in main else "str")
+    columns |= {spec.target.name: "float64", PARTITION_COLUMN: "str"}
+    return dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in columns.items()])
+
+
+def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+    main = spec.main_table
+    ins = {"main": dg.AssetIn(pipeline.cleaned_key(main))}
+    for table in spec.auxiliary_tables:
+        ins[table.name] = dg.AssetIn(pipeline.cleaned_key(table))
+
+    @dg.asset(
+        key=pipeline.features_key,
+        ins=ins,
+        partitions_def=pipeline.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"pandas", "parquet"},
+        op_tags=FEATURES_STEP,
+        metadata={"dagster/column_schema": features_schema(spec)},
+        description=f"Model inputs for `{main.name}` built by the `{spec.features.builder}` builder "
+        f"({len(spec.features.model_columns)} columns), plus the label `{spec.target.name}` and "
+        "slice columns. Leak-free: only what is known before prediction time.",
+    )
+    def _features(
+        context: dg.AssetExecutionContext,
+        feature_engine: FeatureEngine,
+        main: pd.DataFrame,
+        **aux: pd.DataFrame,
+    ) -> dg.Output[pd.DataFrame]:
+        engine = feature_engine.engine_for(spec)
+        progress = Progress(context.log, f"features {spec.name}", len(context.partition_keys))
+        frame = feature_engine.build(spec, main, aux)
+        progress.advance(len(context.partition_keys), len(main))
+        label = frame[spec.target.name]
+        counts = {"rows_with_label": label.notna(), "positives": label.fillna(0).astype(bool)}
+        per_key = partition_counts(frame, counts)
+        for row in per_key.values():
+            positives = row.pop("positives")
+            if spec.task == "classification":
+                row["positive_rate"] = positives / row["rows_with_label"] if row["rows_with_label"] else 0.0
+        defaults: dict[str, int | float] = {ROW_COUNT: 0, "rows_with_label": 0}
+        if spec.task == "classification":
+            defaults["positive_rate"] = 0.0
+        add_partition_metadata(context, per_key, defaults)
+        return dg.Output(frame, metadata={"partitions": partition_label(context), "engine": engine})
+
+    return _features

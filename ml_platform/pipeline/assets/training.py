@@ -1,0 +1,138 @@
+"""The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
+logged to MLflow and registered as a new version aliased ``challenger``."""
+
+import time
+from typing import Any
+
+import dagster as dg
+import numpy as np
+
+from ml_platform.integrations.k8s import TRAINING_STEP
+from ml_platform.integrations.mlflow import MlflowRegistry
+from ml_platform.io.storage import PartitionedParquet
+from ml_platform.ml.metrics import point_metrics
+from ml_platform.ml.model_factory import fit_lean, pipeline_for, predict_scores
+from ml_platform.ml.windows import resolve_windows
+from ml_platform.pipeline.assets.common import code_version, git_sha
+from ml_platform.pipeline.names import PipelineNames
+
+TRAIN_METRIC_SAMPLE = 20_000
+
+
+class TrainConfig(dg.Config):
+    """Run config for training (e.g. from the launchpad or a schedule)."""
+
+    hyperparameters: dict[str, Any] = {}
+    as_of: str | None = None
+    reason: str = "scheduled retrain"
+
+
+def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+    cols = spec.features.model_columns
+
+    @dg.asset(
+        key=pipeline.model_key,
+        ins={
+            "features": dg.AssetIn(
+                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
+            )
+        },
+        io_manager_key="json_io_manager",
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"scikitlearn", "mlflow"},
+        op_tags=TRAINING_STEP,
+        description=f"A `{spec.estimator.kind}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
+        f"the {spec.training.window_partitions} partitions before a {spec.training.holdout_partitions}-"
+        "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",
+    )
+    def _model(
+        context: dg.AssetExecutionContext,
+        config: TrainConfig,
+        mlflow: MlflowRegistry,
+        features: PartitionedParquet,
+    ) -> dg.Output[dict[str, Any]]:
+        windows = resolve_windows(
+            spec.training,
+            pipeline.partition_keys,
+            list(features.keys()),
+            config.as_of,
+            pipeline.features_label,
+        )
+        label = spec.target.name
+        # only the window's labelled rows and the model's columns leave Parquet
+        frame = features.read(windows.train, columns=[*cols, label], where_present=label)
+        y = frame.pop(label).to_numpy()
+        rows = len(frame)
+        params = {**spec.estimator.params, **config.hyperparameters}
+        context.log.info(f"training on {rows} rows, {windows.train_range}; params {params}")
+        # a fixed sample for in-sample fit quality (scoring every training row costs as much as a fit)
+        sample = np.sort(
+            np.random.default_rng(0).choice(rows, size=min(TRAIN_METRIC_SAMPLE, rows), replace=False)
+        )
+        probe, example = frame.iloc[sample].copy(), frame.head(5).copy()
+        model = pipeline_for(spec, params)
+        held = [frame]
+        del frame  # fit_lean frees it before the estimator fits
+        started = time.perf_counter()
+        fit_lean(model, held, y)
+        fit_seconds = time.perf_counter() - started
+        context.log.info(
+            f"fit {rows:,} rows x {len(cols)} features over {len(windows.train)} partitions in "
+            f"{fit_seconds:.1f} s ({rows / max(fit_seconds, 1e-9):,.0f} rows/s)"
+        )
+        train_metrics = point_metrics(spec.task, y[sample], predict_scores(model, probe, spec.task))
+        tags = {
+            "dagster_run_id": context.run.run_id,
+            "dagster_asset": pipeline.model_key.to_user_string(),
+            "pipeline": pipeline.name,
+            "train_partitions": windows.train_range,
+            "holdout_partitions": windows.holdout_range,
+            "code_version": code_version(),
+            "git_sha": git_sha(),
+            "training_reason": config.reason,
+        }
+        back_link = mlflow.dagster_run_url(context.run.run_id)
+        if back_link:
+            tags["dagster_run_url"] = back_link
+        logged = mlflow.log_trained_model(
+            experiment=pipeline.name,
+            model_name=spec.model_name,
+            model=model,
+            task=spec.task,
+            params={**params, "estimator": spec.estimator.kind, "features": ",".join(cols)},
+            metrics={f"train_{k}": v for k, v in train_metrics.items()} | {"fit_seconds": fit_seconds},
+            tags=tags,
+            # read again, now that the fit's memory is free, for the dataset's digest and schema
+            train_frame=features.read(windows.train, columns=[*cols, label], where_present=label),
+            target=label,
+            input_example=example,
+        )
+        record = {
+            "model_name": spec.model_name,
+            **logged,
+            "train_partitions": windows.train,
+            "holdout_partitions": windows.holdout,
+            "train_rows": rows,
+            "train_label_mean": float(y.mean()),
+            "params": {k: v for k, v in params.items()},
+            "dagster_run_id": context.run.run_id,
+        }
+        metadata: dict[str, Any] = {
+            "model_version": logged["version"],
+            "model_uri": logged["model_uri"],
+            "mlflow_run_id": logged["run_id"],
+            "train_window": windows.train_range,
+            "holdout_window": windows.holdout_range,
+            "train_rows": rows,
+            "fit_seconds": round(fit_seconds, 2),
+            "dataset_digest": logged["dataset_digest"],
+        }
+        for name, url in mlflow.links(
+            logged["experiment_id"], logged["run_id"], spec.model_name, logged["version"]
+        ).items():
+            metadata[name] = dg.MetadataValue.url(url)
+        return dg.Output(record, metadata=metadata)
+
+    return _model

@@ -1,0 +1,86 @@
+"""The names Dagster knows a pipeline's parts by: asset and check keys, partitions, resource keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+import dagster as dg
+
+from ml_platform.specs.models import PipelineSpec, TableSpec
+
+DEPLOY_CONCURRENCY_TAG = "ml_platform/deploy"
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    """A spec plus the names Dagster knows its parts by (every key prefixed by the pipeline name)."""
+
+    spec: PipelineSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def key(self, *parts: str) -> dg.AssetKey:
+        return dg.AssetKey([self.name, *parts])
+
+    def raw_key(self, table: TableSpec) -> dg.AssetKey:
+        return self.key(f"raw_{table.name}")
+
+    def cleaned_key(self, table: TableSpec) -> dg.AssetKey:
+        return self.key(f"cleaned_{table.name}")
+
+    def quarantine_key(self, table: TableSpec) -> dg.AssetKey:
+        return self.key(f"quarantine_{table.name}")
+
+    @property
+    def features_key(self) -> dg.AssetKey:
+        return self.key("features")
+
+    @property
+    def model_key(self) -> dg.AssetKey:
+        return self.key("model")
+
+    @property
+    def report_key(self) -> dg.AssetKey:
+        return self.key("evaluation_report")
+
+    @property
+    def deployment_key(self) -> dg.AssetKey:
+        return self.key("deployment")
+
+    @property
+    def gate_check_key(self) -> dg.AssetCheckKey:
+        return dg.AssetCheckKey(self.report_key, "deploy_gate")
+
+    @property
+    def source_resource_key(self) -> str:
+        return f"{self.name}_source"
+
+    @property
+    def tables(self) -> list[TableSpec]:
+        return [self.spec.main_table, *self.spec.auxiliary_tables]
+
+    @cached_property
+    def partitions_def(self) -> dg.DailyPartitionsDefinition:
+        end = self.spec.partitioning.end + dt.timedelta(days=1)  # end_date is exclusive
+        return dg.DailyPartitionsDefinition(
+            start_date=self.spec.partitioning.start.isoformat(), end_date=end.isoformat()
+        )
+
+    @property
+    def partition_keys(self) -> list[str]:
+        return list(self.partitions_def.get_partition_keys())
+
+    @property
+    def features_label(self) -> str:
+        return self.features_key.to_user_string()
+
+    def partitions_for(self, table: TableSpec) -> dg.DailyPartitionsDefinition | None:
+        return self.partitions_def if table.partitioned else None
+
+    @property
+    def owners(self) -> list[str]:
+        return list(self.spec.owners)

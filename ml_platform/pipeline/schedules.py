@@ -1,0 +1,30 @@
+"""Daily ingest and weekly retrain schedules (running by default only where the environment says)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ml_platform.pipeline.jobs import PipelineJobs
+from ml_platform.pipeline.names import PipelineNames
+
+
+def pipeline_schedules(
+    pipeline: PipelineNames, jobs: PipelineJobs, running: bool
+) -> list[dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition]:
+    status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+    return [
+        dg.build_schedule_from_partitioned_job(
+            jobs.ingest,
+            name=f"{pipeline.name}_daily_ingest",
+            hour_of_day=6,
+            default_status=status,
+            description="Ingest yesterday's partition every morning.",
+        ),
+        dg.ScheduleDefinition(
+            name=f"{pipeline.name}_weekly_retrain",
+            job=jobs.train,
+            cron_schedule=pipeline.spec.schedules.retrain_cron,
+            default_status=status,
+            description="Retrain a challenger weekly; the deploy gate decides whether it goes live.",
+        ),
+    ]

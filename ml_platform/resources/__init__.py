@@ -1,1 +1,0 @@
-"""One resource module per external system."""
