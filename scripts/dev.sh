@@ -13,6 +13,8 @@ export ML_PLATFORM_HOME DAGSTER_HOME ML_PLATFORM_DAGSTER_UI_URL ML_PLATFORM_MLFL
 mkdir -p "$DAGSTER_HOME" "$ML_PLATFORM_HOME/mlartifacts"
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cat dagster.yaml deploy/local/dagster_storage.yaml > "$DAGSTER_HOME/dagster.yaml"
 
+# a new tracking DB from the per-machine template instead of MLflow's migrations (ml_platform/integrations/mlflow_db.py)
+python -c "from ml_platform.integrations.mlflow_db import ensure_local_db as e; e('sqlite:///$ML_PLATFORM_HOME/mlflow.db')"
 env --default-signal=INT,TERM mlflow server --host 127.0.0.1 --port "$MLFLOW_PORT" \
   --backend-store-uri "sqlite:///$ML_PLATFORM_HOME/mlflow.db" \
   --artifacts-destination "$ML_PLATFORM_HOME/mlartifacts" --workers 1 &

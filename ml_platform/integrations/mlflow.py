@@ -87,6 +87,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         if self._client is None:
             from mlflow import MlflowClient
 
+            from ml_platform.integrations.mlflow_db import ensure_local_db
+
+            ensure_local_db(self.tracking_uri)
             self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         return self._client
 
@@ -94,6 +97,9 @@ class MlflowRegistry(dg.ConfigurableResource):
     def _fluent(self) -> Iterator[Any]:
         import mlflow
 
+        from ml_platform.integrations.mlflow_db import ensure_local_db
+
+        ensure_local_db(self.tracking_uri)
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
         yield mlflow
