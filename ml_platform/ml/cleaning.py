@@ -207,7 +207,13 @@ def _wrong_day(typed: pd.DataFrame, date_columns: tuple[str, str, str]) -> dict[
         "%Y-%m-%d"
     )
     wrong = day.notna() & typed[PARTITION_COLUMN].notna() & (day != typed[PARTITION_COLUMN].astype(str))
-    return {
+    impossible = day.isna() & typed[[y, m, d]].notna().all(axis=1)  # e.g. 2024-02-30
+    out = {
+        int(i): f"{y}/{m}/{d}: not a valid date: "
+        f"{typed[y].iloc[i]:.0f}-{typed[m].iloc[i]:.0f}-{typed[d].iloc[i]:.0f}"
+        for i in np.flatnonzero(impossible.to_numpy())
+    }
+    return out | {
         int(
             i
         ): f"{y}/{m}/{d}: not the partition's day: {day.iloc[i]} in partition {typed[PARTITION_COLUMN].iloc[i]}"

@@ -46,7 +46,24 @@ def _fetch_with_progress(
             raise PermanentSourceError(_range_failure(source, table, days, date_columns)) from exc
         parts.append(part)
         progress.advance(len(chunk), len(part))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _storable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+
+
+def _storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose values mix types (text in one day, numbers in another) stored as text, so the
+    raw partition can be written as delivered; cleaning then quarantines what does not parse."""
+    mixed = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object
+        and pd.api.types.infer_dtype(frame[c], skipna=True) not in ("string", "empty")
+    ]
+    if not mixed:
+        return frame
+    frame = frame.copy()
+    for c in mixed:
+        frame[c] = frame[c].where(frame[c].isna(), frame[c].astype(str))
+    return frame
 
 
 def _spans(days: list[dt.date]) -> list[str]:

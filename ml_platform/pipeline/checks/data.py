@@ -9,6 +9,7 @@ fails the step naming each bad partition and its reason, and the last good copy 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,7 +43,19 @@ def data_check_specs(spec: PipelineSpec, table: TableSpec, asset: dg.AssetKey) -
         described[dc.MISSING_TARGET] = (
             f"At most {cfg.max_missing_target_share:.0%} of cleaned rows lack `{spec.target.column}`."
         )
-    return [dg.AssetCheckSpec(n, asset=asset, blocking=True, description=d) for n, d in described.items()]
+    partitions = _partitions(spec) if table.partitioned else None
+    with warnings.catch_warnings():  # partitioned checks are a preview in Dagster 1.13
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return [
+            dg.AssetCheckSpec(n, asset=asset, blocking=True, description=d, partitions_def=partitions)
+            for n, d in described.items()
+        ]
+
+
+def _partitions(spec: PipelineSpec) -> dg.DailyPartitionsDefinition:
+    from ml_platform.assets.common import Pipeline
+
+    return Pipeline(spec).partitions_def
 
 
 def _stored_history(

@@ -51,7 +51,7 @@ def failed_blocking_checks(
     Evaluations yielded inside a partitioned run may be stored without a partition: the run's
     partition (or range) is used then. A check on an unpartitioned asset (a lookup table) whose
     latest evaluation failed blocks every partition (``all: …``)."""
-    failed = []
+    failed, lookups = [], []
     runs: dict[str, list[str]] = {}
     for check in checks:
         latest: dict[str, bool] = {}
@@ -68,12 +68,12 @@ def failed_blocking_checks(
             if not covered and whole is None:
                 whole = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
                 if not whole:
-                    failed.append(f"all: {check.asset_key.path[-1]}.{check.name}")
+                    lookups.append(f"all: {check.asset_key.path[-1]}.{check.name}")
             for partition in covered:
                 if partition in partitions and partition not in latest:
                     latest[partition] = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
         failed += [f"{p}: {check.asset_key.path[-1]}.{check.name}" for p, ok in latest.items() if not ok]
-    return sorted(failed)
+    return sorted(lookups) + sorted(failed)
 
 
 def failed_ingests(instance: dg.DagsterInstance, pipeline: PipelineNames, partitions: set[str]) -> list[str]:
