@@ -32,7 +32,7 @@ def test_each_bad_delivery_gets_a_clear_error_or_a_quarantine(case: str, tmp_pat
     except PermanentSourceError as exc:
         assert kind == "error" and text in str(exc) and str(file) in str(exc) and str(DAY) in str(exc)
         return
-    from ml_platform.assets.cleaning import _source_of
+    from ml_platform.pipeline.assets.cleaning import _source_of
 
     call = lambda: clean_table(  # noqa: E731
         raw,

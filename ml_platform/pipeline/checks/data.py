@@ -53,9 +53,9 @@ def data_check_specs(spec: PipelineSpec, table: TableSpec, asset: dg.AssetKey) -
 
 
 def _partitions(spec: PipelineSpec) -> dg.DailyPartitionsDefinition:
-    from ml_platform.assets.common import Pipeline
+    from ml_platform.pipeline.names import PipelineNames
 
-    return Pipeline(spec).partitions_def
+    return PipelineNames(spec).partitions_def
 
 
 def _stored_history(
