@@ -38,16 +38,19 @@ def metric_table(task: str) -> Mapping[str, Metric]:
     return CLASSIFICATION if task == "classification" else REGRESSION
 
 
-def point_metrics(task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Every metric of the task on one holdout; classification adds precision/recall at ``threshold``."""
+def point_metrics(
+    task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5, where: str = "holdout"
+) -> dict[str, float]:
+    """Every metric of the task on one holdout (``where`` names the rows scored in errors);
+    classification adds precision/recall at ``threshold``."""
     y = np.asarray(y, dtype=float)
     scores = np.asarray(scores, dtype=float)
     if len(y) == 0:
-        raise ValueError("cannot score an empty holdout")
+        raise ValueError(f"cannot score an empty {where}")
     if not np.isfinite(scores).all():
-        raise ValueError(f"{int((~np.isfinite(scores)).sum())} non-finite predictions on the holdout")
+        raise ValueError(f"{int((~np.isfinite(scores)).sum())} non-finite predictions on the {where}")
     if task == "classification" and len(np.unique(y)) < 2:
-        raise ValueError("holdout holds a single class: AUC is undefined")
+        raise ValueError(f"{where} holds a single class: AUC is undefined")
     out = {name: fn(y, scores) for name, fn in metric_table(task).items()}
     if task == "classification":
         pred = (scores >= threshold).astype(int)

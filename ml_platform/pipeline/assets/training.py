@@ -65,6 +65,11 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         frame = features.read(windows.train, columns=[*cols, label], where_present=label)
         y = frame.pop(label).to_numpy()
         rows = len(frame)
+        if spec.task == "classification" and len(np.unique(y)) < 2:
+            raise dg.Failure(
+                f"training window {windows.train_range}: its {rows} labelled rows hold a single class "
+                f"({label} = {y[0] if rows else 'none'}): a classifier cannot be trained"
+            )
         params = {**spec.estimator.params, **config.hyperparameters}
         context.log.info(f"training on {rows} rows, {windows.train_range}; params {params}")
         # a fixed sample for in-sample fit quality (scoring every training row costs as much as a fit)
@@ -82,7 +87,9 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             f"fit {rows:,} rows x {len(cols)} features over {len(windows.train)} partitions in "
             f"{fit_seconds:.1f} s ({rows / max(fit_seconds, 1e-9):,.0f} rows/s)"
         )
-        train_metrics = point_metrics(spec.task, y[sample], predict_scores(model, probe, spec.task))
+        train_metrics = point_metrics(
+            spec.task, y[sample], predict_scores(model, probe, spec.task), where="training window sample"
+        )
         tags = {
             "dagster_run_id": context.run.run_id,
             "dagster_asset": pipeline.model_key.to_user_string(),
