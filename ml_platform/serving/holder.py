@@ -4,7 +4,8 @@ A background thread asks the registry which version the alias points at every ``
 When it moves (a deploy or a rollback), the new version is downloaded, loaded, its signature read
 and its input example predicted; only then is the one reference requests read replaced. A request
 takes that reference once, so it is served start to end by one fully loaded model. A failed load
-keeps the old model and leaves the reason for ``/health``.
+keeps the old model and leaves the reason for ``/health``; that version is retried with backoff
+(a registry or artifact store hiccup heals itself, a broken version does not hammer them).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 from ml_platform.serving.schema import Field, fields_from_signature
 
 log = logging.getLogger(__name__)
+MAX_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class ModelHolder:
         self.error: str | None = None  # why the alias's version is not the one served
         self.last_poll: dt.datetime | None = None
         self._failed_version: str | None = None
+        self._attempts = 0
+        self._retry_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._work = Path(tempfile.mkdtemp(prefix="mlp-serving-"))
@@ -75,11 +80,11 @@ class ModelHolder:
         number = str(version.version)
         target = self._work / f"v{number}"
         shutil.rmtree(target, ignore_errors=True)
+        # the version's own artifact location, not models:/…: MLflow resolves models:/ URIs with
+        # the process-wide registry URI, ignoring the one passed (3.17: ModelsArtifactRepository)
+        location = self._client().get_model_version_download_uri(self.name, number)
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{self.name}/{number}",
-            tracking_uri=self.tracking_uri,
-            registry_uri=self.tracking_uri,
-            dst_path=str(target),
+            artifact_uri=location, tracking_uri=self.tracking_uri, dst_path=str(target)
         )
         model = mlflow.pyfunc.load_model(local)
         fields = fields_from_signature(model.metadata.signature)
@@ -109,12 +114,14 @@ class ModelHolder:
         if current is not None and current.version == number:
             self.error = None
             return False
-        if number == self._failed_version:  # do not reload a broken version every poll
-            return False
+        if number == self._failed_version and time.monotonic() < self._retry_at:
+            return False  # a version that failed is retried with backoff, not every poll
         try:
             loaded = self._load(version)
         except Exception as exc:
+            self._attempts = self._attempts + 1 if number == self._failed_version else 1
             self._failed_version = number
+            self._retry_at = time.monotonic() + min(self.poll_seconds * 2**self._attempts, MAX_RETRY_SECONDS)
             self.error = (
                 f"version {number} failed to load, still serving "
                 + (f"version {current.version}" if current else "nothing")

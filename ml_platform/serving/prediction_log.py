@@ -1,7 +1,7 @@
 """The prediction log: one JSON line per answered request, partitioned by day, durable before the answer.
 
-Layout: ``<dir>/date=YYYY-MM-DD/<pid>.jsonl`` (one file per server process and UTC day; processes
-never share a file). :meth:`PredictionLog.append` writes the line with one ``os.write`` on an
+Layout: ``<dir>/date=YYYY-MM-DD/<host>-<pid>.jsonl`` (one file per server process and UTC day;
+processes, and pods on a shared volume, never share a file). :meth:`PredictionLog.append` writes the line with one ``os.write`` on an
 ``O_APPEND`` descriptor and ``os.fsync``\\s it before returning, and the endpoint answers only after
 that: a crash can tear the line being written, never lose an acknowledged request.
 :func:`read_prediction_log` reads a day back for monitoring and skips a torn last line.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def _default(value: Any) -> Any:
 
 
 class PredictionLog:
-    """Appends request records to ``<directory>/date=<day>/<pid>.jsonl``; thread-safe."""
+    """Appends request records to ``<directory>/date=<day>/<host>-<pid>.jsonl``; thread-safe."""
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
@@ -41,7 +42,11 @@ class PredictionLog:
         if fd is None:
             folder = self.directory / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(folder / f"{os.getpid()}.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+            fd = os.open(
+                folder / f"{socket.gethostname()}-{os.getpid()}.jsonl",
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                0o640,
+            )
             self._files[day] = fd
             _fsync_dir(folder)  # the new file's directory entry survives a crash too
         return fd
