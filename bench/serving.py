@@ -5,7 +5,7 @@ The model is the flights_delay pipeline (the spec's estimator) trained on real J
 and logged by the platform's own registry code; requests are single rows from the last January
 days. For each client count (1, 8, 32) and round, each server gets ``--seconds`` of closed-loop load
 (each client sends its next request when the answer arrives), the order alternating per round.
-Both servers run one uvicorn worker. Results go to docs/serving.md and stdout (JSON).
+Both servers run one uvicorn worker. Results replace the marked section of docs/serving.md; stdout gets them as JSON.
 
     python -m bench.serving [--seconds 5] [--rounds 2] [--clients 1 8 32]
 """
@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,8 @@ def server(command: list[str], health: str, port: int, log: Path, env: dict[str,
             time.sleep(0.3)
         yield
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with suppress(ProcessLookupError):  # the group is gone already if the server died
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -200,13 +201,13 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 f"| {clients} | {name} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {requests:.0f} | {errors:.0f} |"
             )
     table = "\n".join(rows)
-    return f"""# Online endpoint: `ml-platform serve` vs `mlflow models serve`
+    return f"""## Latency and throughput: `ml-platform serve` vs `mlflow models serve`
 
 Same registered model (`models:/{MODEL}@champion`: the flights_delay spec's
 HistGradientBoosting pipeline trained on real features of 1–24 Jan 2013, logged by the platform's
 registry code, skops format), single-row requests drawn from 25–31 Jan, closed-loop clients
 (each sends its next request when the answer arrives), one uvicorn worker per server, both servers
-running for the whole run and measured in turn ({meta["rounds"]} rounds × {meta["seconds"]:.0f} s per point,
+running for the whole run, warmed up for 1 s, and measured in turn ({meta["rounds"]} rounds × {meta["seconds"]:.0f} s per point,
 order alternating by round). Throughput and p50 are medians over rounds, p99 the worst round.
 
 | clients | server | throughput (req/s) | p50 (ms) | p99 (ms) | requests | errors |
@@ -228,6 +229,21 @@ bounded by the machine as much as by either server; the comparison is what holds
 
     {meta["command"]}
 """
+
+
+START, END = "<!-- bench/serving.py: results start -->", "<!-- bench/serving.py: results end -->"
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace the results between the markers of ``path`` (the rest of the page is hand-written),
+    or write a page of results alone."""
+    page = path.read_text() if path.exists() else ""
+    if START in page and END in page:
+        head, rest = page.split(START, 1)
+        page = f"{head}{START}\n{text}{END}{rest.split(END, 1)[1]}"
+    else:
+        page = f"{START}\n{text}{END}\n"
+    path.write_text(page)
 
 
 def main() -> None:
@@ -257,6 +273,8 @@ def main() -> None:
             "MLFLOW_ENABLE_TELEMETRY": "false",
             "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
             "PYTHONPATH": str(ROOT),
+            "BENCH_CWD": str(home / "cwd"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # its uvicorn
         }
         ours, theirs = free_port(), free_port()
         ours_cmd = [
@@ -315,6 +333,8 @@ def main() -> None:
             )["predictions"]
             meta["compared_rows"] = len(compared)
             meta["answers_equal"] = "equal" if np.allclose(a, b, rtol=1e-12, atol=0) else "DIFFERENT"
+            for port, path, bodies in targets.values():  # warm-up (first requests import lazily)
+                load(port, path, bodies, 2, 1.0)
             results = []
             for clients in args.clients:
                 for round_ in range(args.rounds):
@@ -331,7 +351,7 @@ def main() -> None:
                         results.append(point)
                         assert math.isfinite(point["p99_ms"])
         meta["load_after"] = [round(x, 2) for x in os.getloadavg()]
-        Path(args.out).write_text(markdown(results, meta))
+        write_section(Path(args.out), markdown(results, meta))
         print(json.dumps({"meta": meta, "results": results}))
     finally:
         shutil.rmtree(home, ignore_errors=True)
