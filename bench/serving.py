@@ -34,14 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from flights_delay import SPEC_DIR
+from flights_delay.source import Nycflights13Source
 
 from bench.common import read_clean
+from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features, labelled
 from ml_platform.ml.model_factory import pipeline_for
-from ml_platform.resources.mlflow import MlflowRegistry
-from ml_platform.resources.sources import Nycflights13Source
-from ml_platform.specs import SPEC_DIR, load_spec
+from ml_platform.specs import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "flights_delay"

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from ml_platform.integrations.mlflow_db import ensure_local_db
 from ml_platform.serving.holder import ModelHolder
 from ml_platform.serving.prediction_log import read_prediction_log
 from ml_platform_tests import serving_models as sm
@@ -71,7 +72,7 @@ def pyfunc_predictions(tracking_uri: str, version: str, rows: list[dict[str, Any
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     home = tmp_path_factory.mktemp("serving")
     tracking_uri = f"sqlite:///{home / 'mlflow.db'}"
-    MlflowClient(tracking_uri=tracking_uri).search_registered_models()  # creates the database
+    ensure_local_db(tracking_uri)  # the database, before the server and the test both open it
     (home / "cwd").mkdir()
     port = free_port()
     log_dir, server_log = home / "prediction_log", home / "server.log"
