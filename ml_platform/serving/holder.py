@@ -146,7 +146,11 @@ class ModelHolder:
 
     def _follow(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # the follower never dies: it reports and polls again
+                self.error = f"polling failed: {type(exc).__name__}: {str(exc)[:300]}"
+                log.exception("serving: polling the registry failed")
 
     def stop(self) -> None:
         self._stop.set()

@@ -24,8 +24,9 @@ import pytest
 from mlflow import MlflowClient
 
 from ml_platform.integrations.mlflow_db import ensure_local_db
+from ml_platform.serving.app import create_app
 from ml_platform.serving.holder import ModelHolder
-from ml_platform.serving.prediction_log import read_prediction_log
+from ml_platform.serving.prediction_log import PredictionLog, read_prediction_log
 from ml_platform_tests import serving_models as sm
 from ml_platform_tests.services import free_port
 
@@ -288,9 +289,20 @@ def test_prediction_log_holds_exactly_the_acknowledged_requests(endpoint: Endpoi
         assert TOKEN not in path.read_text()
 
 
-def test_no_alias_is_unavailable_with_the_reason(endpoint: Endpoint) -> None:
+def test_no_alias_is_unavailable_with_the_reason(endpoint: Endpoint, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
     holder = ModelHolder(endpoint.tracking_uri, "no_such_model")
     assert holder.refresh() is False
     health = holder.health()
     assert health["status"] == "unavailable" and health["model"] is None
     assert "cannot read alias 'champion' of 'no_such_model'" in health["reason"]
+
+    with TestClient(create_app(holder, PredictionLog(tmp_path))) as client:  # the app, in process
+        assert client.get("/health").status_code == 503
+        refused = client.post("/predict", json={"rows": ROWS[:1]})
+        assert refused.status_code == 503
+        assert refused.json()["detail"].startswith("no model loaded: cannot read alias 'champion'")
+        assert client.get("/version").status_code == 503
+    assert not list(tmp_path.iterdir())  # nothing answered, nothing logged
+    holder.stop()
