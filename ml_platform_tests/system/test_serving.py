@@ -7,7 +7,9 @@ clients, a version that fails to load, the bearer token, and the prediction log 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +44,7 @@ class Endpoint:
     artifacts: Path
     log_dir: Path
     server_log: Path
+    pid: int
     acknowledged: set[str] = field(default_factory=set)  # request ids answered 200
 
     def predict(self, body: Any, client: httpx.Client | None = None, **kwargs: Any) -> httpx.Response:
@@ -88,8 +91,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         env={"SERVE_TOKEN": TOKEN},
         while_starting=lambda: sm.register(tracking_uri, home / "artifacts"),  # v1, champion
         cwd=(home / "cwd").resolve(),
-    ):
-        yield Endpoint(url, tracking_uri, home / "artifacts", log_dir, server_log)
+    ) as process:
+        yield Endpoint(url, tracking_uri, home / "artifacts", log_dir, server_log, process.pid)
 
 
 def test_health_version_and_answers_equal_pyfunc(endpoint: Endpoint) -> None:
@@ -306,3 +309,32 @@ def test_no_alias_is_unavailable_with_the_reason(endpoint: Endpoint, tmp_path: P
         assert client.get("/version").status_code == 503
     assert not list(tmp_path.iterdir())  # nothing answered, nothing logged
     holder.stop()
+
+
+def test_a_crash_under_load_loses_no_acknowledged_request(endpoint: Endpoint) -> None:
+    """Last: SIGKILL the server while 8 clients send; every request answered 200 is in the log."""
+    stop, before = threading.Event(), set(endpoint.acknowledged)
+
+    def client_loop() -> None:
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    endpoint.predict({"rows": ROWS[:4]}, client=client)
+                except httpx.HTTPError:
+                    return  # the server is gone
+
+    threads = [threading.Thread(target=client_loop) for _ in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(endpoint.acknowledged - before) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(endpoint.pid, signal.SIGKILL)  # mid-stream: requests are in flight
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    acknowledged_under_load = endpoint.acknowledged - before
+    assert len(acknowledged_under_load) >= 20
+    days = sorted(p.name.removeprefix("date=") for p in endpoint.log_dir.glob("date=*"))
+    logged = set(pd.concat([read_prediction_log(endpoint.log_dir, day) for day in days])["request_id"])
+    assert endpoint.acknowledged <= logged
