@@ -88,7 +88,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         command,
         f"{url}/health",
         server_log,
-        env={"SERVE_TOKEN": TOKEN},
+        env={"SERVE_TOKEN": TOKEN, "TMPDIR": str(home)},  # its model downloads stay in tmp_path
         while_starting=lambda: sm.register(tracking_uri, home / "artifacts"),  # v1, champion
         cwd=(home / "cwd").resolve(),
     ) as process:
