@@ -1,4 +1,4 @@
-"""``ml-platform``: operator commands (status, demo, replay)."""
+"""``ml-platform``: operator commands (status, demo, serve, replay)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return run_demo(instance, start=args.start, end=args.end, spec_name=args.spec)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ml_platform.environments import current_environment
+    from ml_platform.serving.server import run
+    from ml_platform.specs import configured_specs, resolve_spec
+
+    env = current_environment()
+    if args.model_name is None:
+        specs = [resolve_spec(args.spec)] if args.spec else configured_specs()
+        if len(specs) > 1:
+            names = ", ".join(s.name for s in specs)
+            raise UserError(f"serve: several specs are configured ({names}): pass --spec NAME")
+        args.model_name = specs[0].model_name
+    args.tracking_uri = args.tracking_uri or env.mlflow_tracking_uri
+    args.log_dir = args.log_dir or str(env.home / "prediction_log" / args.model_name)
+    return run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--end", default=None, help="last partition (default: the spec's end)")
     demo.add_argument("--spec", default=None, help="spec name (of an installed plugin) or path")
     demo.set_defaults(fn=cmd_demo)
+    from ml_platform.serving.server import add_parser as add_serve
+
+    add_serve(sub).set_defaults(fn=cmd_serve)
     from devtools.replay import add_parser as add_replay
 
     add_replay(sub)

@@ -54,3 +54,21 @@ def test_a_bad_spec_is_one_line_naming_the_file_and_field(tmp_path: Path) -> Non
     assert line.startswith("ml-platform: invalid pipeline spec; ")
     assert f"{bad}: source: Value error, unknown source kind 'tsv_nowhere'" in line
     assert f"{bad}: partitioning: Field required" in line
+
+
+def test_serve_with_several_specs_asks_which(tmp_path: Path) -> None:
+    write_spec(synthetic_regression_spec(tmp_path / "landing"), tmp_path / "specs")
+    other = synthetic_regression_spec(tmp_path / "landing").model_copy(update={"name": "other_demand"})
+    write_spec(other, tmp_path / "specs")
+    out = subprocess.run(
+        [str(BIN / "ml-platform"), "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=_env(ML_PLATFORM_SPEC_DIR=str(tmp_path / "specs")),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "ml-platform: serve: several specs are configured (other_demand, synthetic_demand): pass --spec NAME"
+    ]
