@@ -10,6 +10,8 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from ml_platform.faults import fault_point
+
 SCHEMA_SAMPLE_ROWS = 10_000
 
 
@@ -69,6 +71,11 @@ def _own_types(model: Any) -> list[str]:
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
+def _not_found(exc: Any) -> bool:
+    """An MLflow error meaning "no such model/alias" (as opposed to a database or server failure)."""
+    return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
 class MlflowRegistry(dg.ConfigurableResource):
     """An MLflow tracking server or database, plus its model registry.
 
@@ -80,6 +87,7 @@ class MlflowRegistry(dg.ConfigurableResource):
     artifact_root: str | None = None
     ui_url: str | None = None
     dagster_ui_url: str | None = None
+    lock_url: str | None = None  # SQLAlchemy URL of the deploy lock table (default: a SQL tracking DB)
     _client: Any = PrivateAttr(default=None)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -123,8 +131,10 @@ class MlflowRegistry(dg.ConfigurableResource):
 
         try:
             return self.client().get_model_version_by_alias(model, alias)
-        except MlflowException:
-            return None
+        except MlflowException as exc:
+            if _not_found(exc):
+                return None
+            raise  # a registry that cannot answer is not "no such alias"
 
     def model_version(self, model: str, version: str) -> Any:
         return self.client().get_model_version(model, str(version))
@@ -134,6 +144,31 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def delete_alias(self, model: str, alias: str) -> None:
         self.client().delete_registered_model_alias(model, alias)
+
+    def model_tags(self, model: str) -> dict[str, str]:
+        """Tags of the registered model (``{}`` if it does not exist)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return dict(self.client().get_registered_model(model).tags)
+        except MlflowException as exc:
+            if _not_found(exc):
+                return {}
+            raise
+
+    def set_model_tag(self, model: str, key: str, value: str) -> None:
+        self.client().set_registered_model_tag(model, key, value)
+
+    def delete_model_tag(self, model: str, key: str) -> None:
+        self.client().delete_registered_model_tag(model, key)
+
+    def deploy_lock_url(self) -> str | None:
+        """Where deploys of a model are serialized: ``lock_url``, else the tracking database itself
+        when it is SQL (``None`` for a tracking server without a lock URL)."""
+        if self.lock_url:
+            return self.lock_url
+        sql = ("sqlite:", "postgresql", "mysql", "mssql")
+        return self.tracking_uri if self.tracking_uri.startswith(sql) else None
 
     def tag_version(self, model: str, version: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
@@ -191,6 +226,7 @@ class MlflowRegistry(dg.ConfigurableResource):
                     skops_trusted_types=_own_types(model),
                 )
                 version = str(info.registered_model_version)
+                fault_point("train:after_register")
                 mlflow.set_tag("dataset_digest", dataset.digest)
         for key, value in tags.items():
             self.client().set_model_version_tag(model_name, version, key, value)

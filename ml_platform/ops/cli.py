@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from devtools.replay import add_parser as add_replay
 
     add_replay(sub)
+    from ml_platform.ops.history import add_parsers as add_history
+
+    add_history(sub)
     args = parser.parse_args(argv)
     import warnings
 

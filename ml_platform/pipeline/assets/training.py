@@ -15,6 +15,7 @@ from ml_platform.ml.model_factory import fit_lean, pipeline_for, predict_scores
 from ml_platform.ml.windows import resolve_windows
 from ml_platform.pipeline.assets.common import code_version, git_sha
 from ml_platform.pipeline.names import PipelineNames
+from ml_platform.pipeline.recovery import clean_temp_files, recover_training_leftovers, worker_tags
 
 TRAIN_METRIC_SAMPLE = 20_000
 
@@ -53,6 +54,12 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         mlflow: MlflowRegistry,
         features: PartitionedParquet,
     ) -> dg.Output[dict[str, Any]]:
+        for note in recover_training_leftovers(mlflow, pipeline.name, spec.model_name, context.instance):
+            context.log.warning(note)
+        base = getattr(features.store, "_base_path", None)
+        if base is not None and getattr(base, "protocol", "file") in ("", "file", "local"):
+            for path in clean_temp_files(str(base)):
+                context.log.warning(f"removed a temp file a killed write left behind: {path}")
         windows = resolve_windows(
             spec.training,
             pipeline.partition_keys,
@@ -99,6 +106,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             "code_version": code_version(),
             "git_sha": git_sha(),
             "training_reason": config.reason,
+            **worker_tags(),
         }
         back_link = mlflow.dagster_run_url(context.run.run_id)
         if back_link:

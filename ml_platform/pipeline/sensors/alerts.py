@@ -160,8 +160,8 @@ def champion_alert(pipeline: PipelineNames) -> dg.SensorDefinition:
             materialization = record.asset_materialization
             metadata = dict(materialization.metadata) if materialization else {}
             version = metadata_text(metadata, "champion_version")
-            if version is None:
-                continue  # "already champion": nothing moved
+            if version is None or metadata_text(metadata, "champion_moved") == "False":
+                continue  # "already champion", refused, repaired: the alias did not move
             previous = metadata_text(metadata, "previous_champion") or "none"
             notes.append(
                 Notification(
