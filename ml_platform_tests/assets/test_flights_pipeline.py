@@ -166,9 +166,26 @@ def test_weak_challenger_is_rejected_and_champion_stays(world, first_train) -> N
     tick_before = world.life.tick_deploy_sensor()  # make sure v1 is deployed whatever the order
     del tick_before
     weak = world.life.train(WEAK, reason="test: weakened")
-    assert not weak.success  # the blocking gate failed the run
+    # a rejection is a decision, not a crash: the run succeeds and says why, everywhere it is read
+    assert weak.success
     gate = weak.get_asset_check_evaluations()[0]
-    assert not gate.passed
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
+    assert gate.description.startswith("rejected: ") and "does not beat champion" in gate.description
+    run = world.instance.get_run_by_id(weak.run_id)
+    assert run.tags["ml_platform/deploy_gate"] == "rejected v2"
+    assert "does not beat champion" in run.tags["ml_platform/deploy_gate_reasons"]
+    log = [e.user_message for e in world.instance.all_logs(weak.run_id)]
+    assert any(
+        m.startswith("flights_delay v2 rejected by deploy_gate: ") and "does not beat champion" in m
+        for m in log
+    ), log
+    assert not any("DagsterAssetCheckFailedError" in m or "Traceback" in m for m in log)
+    report_md = _metadata(_latest(world, "evaluation_report"))
+    assert (
+        report_md["deploy_gate"] == "rejected"
+        and "does not beat champion" in report_md["deploy_gate_reasons"]
+    )
+    assert "Deploy gate: **rejected**" in report_md["report"]
     report = weak.output_for_node("flights_delay__evaluation_report")
     assert report["champion_version"] == "1"
     assert report["metrics"]["champion"]["roc_auc"] > report["metrics"]["challenger"]["roc_auc"]
@@ -247,3 +264,36 @@ def test_single_run_backfill_logs_progress(world) -> None:
         assert "59/59 partitions (100%)" in lines[-1] and "rows/s" in lines[-1]
     fetch = [m for m in messages if m.startswith("fetch flights: ")]
     assert len(fetch) >= 5 and fetch[0].startswith("fetch flights: 6/59 partitions")
+
+
+def test_a_run_that_also_selects_deployment_succeeds_without_deploying_a_rejected_challenger(
+    world, first_train
+) -> None:
+    """Materialize all (model → report → gate → deployment in one run) with a weak challenger: the
+    run succeeds, the gate is recorded as a rejection, deployment is not materialized and the
+    champion is unchanged."""
+    world.life.tick_deploy_sensor()  # v1 live whatever the order
+    before = world.instance.get_latest_materialization_event(world.pipeline.deployment_key)
+    job = world.defs.resolve_implicit_global_asset_job_def()
+    model_op = world.pipeline.model_key.to_python_identifier()
+    result = job.execute_in_process(
+        instance=world.instance,
+        asset_selection=[world.pipeline.model_key, world.pipeline.report_key, world.pipeline.deployment_key],
+        run_config={"ops": {model_op: {"config": {"hyperparameters": WEAK, "reason": "test: all"}}}},
+        raise_on_error=False,
+    )
+    assert result.success
+    (gate,) = result.get_asset_check_evaluations()
+    assert not gate.passed
+    version = result.output_for_node("flights_delay__model")["version"]
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [
+        world.pipeline.model_key,
+        world.pipeline.report_key,
+    ]
+    after = world.instance.get_latest_materialization_event(world.pipeline.deployment_key)
+    assert (after and after.run_id) == (before and before.run_id)
+    assert str(world.registry.version_by_alias("flights_delay", "champion").version) == "1"
+    log = [e.user_message for e in world.instance.all_logs(result.run_id)]
+    assert any(
+        m.startswith(f"not deploying flights_delay v{version}: the deploy gate rejected it") for m in log
+    )

@@ -2,6 +2,7 @@
 roll back if the smoke test fails. The registry alias is the single source of truth."""
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -41,6 +42,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         group_name=pipeline.name,
         owners=pipeline.owners,
         kinds={"mlflow"},
+        output_required=False,  # a challenger rejected by the gate is not deployed, and that is no error
         op_tags={DEPLOY_CONCURRENCY_TAG: name},
         description=f"The live model: alias `champion` of registered model `{name}` (previous one kept "
         "as `previous_champion`), exported and smoke-tested; rolled back on failure.",
@@ -51,7 +53,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         mlflow: MlflowRegistry,
         export_target: LocalExportTarget,
         evaluation_report: dict[str, Any],
-    ) -> dg.Output[dict[str, Any]]:
+    ) -> Iterator[dg.Output[dict[str, Any]]]:
         version = config.version
         if version is None:
             challenger = mlflow.version_by_alias(name, "challenger")
@@ -59,6 +61,12 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 raise dg.Failure(f"no version of '{name}' has alias 'challenger'")
             version = str(challenger.version)
         mv = mlflow.model_version(name, version)
+        if mv.tags.get("deploy_gate") == "rejected" and config.version is None:
+            context.log.warning(
+                f"not deploying {name} v{version}: the deploy gate rejected it "
+                f"({mv.tags.get('deploy_gate_reasons', '')}); the champion stays"
+            )
+            return
         if mv.tags.get("deploy_gate") != "passed":
             raise dg.Failure(
                 f"{name} v{version} has not passed the deploy gate "
@@ -67,7 +75,8 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         current = mlflow.version_by_alias(name, "champion")
         if current is not None and str(current.version) == version:
             context.log.info(f"{name} v{version} is already champion: nothing to do")
-            return dg.Output({"model_name": name, "version": version, "status": "already_champion"})
+            yield dg.Output({"model_name": name, "version": version, "status": "already_champion"})
+            return
         previous = str(current.version) if current is not None else None
         before = mlflow.version_by_alias(name, "previous_champion")
         mlflow.set_alias(name, "champion", version)
@@ -113,7 +122,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         url = mlflow.version_url(name, version)
         if url:
             metadata["mlflow_model_version"] = dg.MetadataValue.url(url)
-        return dg.Output(
+        yield dg.Output(
             {
                 "model_name": name,
                 "version": version,

@@ -10,6 +10,7 @@ import pandas as pd
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.gate import decide
 from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics
 from ml_platform.ml.model_card import embedded_images, metrics_table
 from ml_platform.ml.model_factory import predict_scores
@@ -62,6 +63,9 @@ def report_markdown(
         "",
         *metrics_table(report),
     ]
+    if report.get("gate"):
+        gate = report["gate"]
+        lines += ["", f"#### Deploy gate: **{gate['decision']}**", "", *(f"- {r}" for r in gate["reasons"])]
     if images:
         lines += ["", "#### Plots", "", *embedded_images(images)]
     lines += [
@@ -122,6 +126,9 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             champion = mlflow.load_sklearn(f"models:/{spec.model_name}/{champ_version.version}")
         scores = score_candidates(spec, holdout, challenger, champion, model["train_label_mean"])
         report = build_report(spec, holdout, scores)
+        # the same pure decision the deploy_gate check records: the report states it next to the numbers
+        decision = decide(spec.gate, report["metrics"]["challenger"], report["metrics"].get("champion"))
+        report["gate"] = {"decision": decision.label, "reasons": decision.reasons}
         report.update(
             {
                 "pipeline": pipeline.name,
@@ -171,6 +178,8 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             f"challenger_{metric}": report["metrics"]["challenger"][metric],
             f"baseline_{metric}": report["metrics"]["baseline"][metric],
             "report": dg.MetadataValue.md(markdown),
+            "deploy_gate": decision.label,
+            "deploy_gate_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
         }
         if "champion" in report["metrics"]:
             metadata[f"champion_{metric}"] = report["metrics"]["champion"][metric]
