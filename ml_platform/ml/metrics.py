@@ -131,8 +131,10 @@ def slice_metrics(
     slice_columns: list[str],
     metric: str,
     min_rows: int = 30,
+    samples: int = 0,
 ) -> pd.DataFrame:
-    """``metric`` per value of each slice column (slices under ``min_rows`` or one class are skipped)."""
+    """``metric`` per value of each slice column (slices under ``min_rows`` or one class are skipped),
+    with a percentile bootstrap interval (``ci_low``, ``ci_high``) from ``samples`` resamples."""
     fn = metric_table(task)[metric]
     rows = []
     y = np.asarray(y, dtype=float)
@@ -143,15 +145,18 @@ def slice_metrics(
             mask = values == value
             if mask.sum() < min_rows or (task == "classification" and len(np.unique(y[mask])) < 2):
                 continue
+            ci = bootstrap_ci(task, y[mask], scores[mask], samples).get(metric, (np.nan, np.nan))
             rows.append(
                 {
                     "slice": column,
                     "value": str(value),
                     "n": int(mask.sum()),
                     metric: fn(y[mask], scores[mask]),
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
                 }
             )
-    return pd.DataFrame(rows, columns=["slice", "value", "n", metric])
+    return pd.DataFrame(rows, columns=["slice", "value", "n", metric, "ci_low", "ci_high"])
 
 
 def baseline_scores(task: str, y_train: np.ndarray, n: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
 
 PLOTS_DIR = "evaluation/plots"
+SLICE_BOOTSTRAP_SAMPLES = 200  # per-slice intervals for the slice chart
 
 
 def score_candidates(
@@ -46,7 +47,13 @@ def build_report(spec: PipelineSpec, holdout: pd.DataFrame, scores: dict[str, np
         if name != "baseline":
             report["ci"][name] = bootstrap_ci(spec.task, y, s, ev.bootstrap_samples)
             report["slices"][name] = slice_metrics(
-                spec.task, holdout, y, s, spec.features.slice_columns, spec.gate.metric
+                spec.task,
+                holdout,
+                y,
+                s,
+                spec.features.slice_columns,
+                spec.gate.metric,
+                samples=min(ev.bootstrap_samples, SLICE_BOOTSTRAP_SAMPLES),
             ).to_dict(orient="records")
     return report
 
@@ -78,8 +85,10 @@ def report_markdown(
     champ = {(r["slice"], r["value"]): r[metric] for r in report["slices"].get("champion", [])}
     for row in report["slices"]["challenger"]:
         other = champ.get((row["slice"], row["value"]))
+        low, high = row.get("ci_low"), row.get("ci_high")
+        interval = f" [{low:.3f}, {high:.3f}]" if low is not None and np.isfinite([low, high]).all() else ""
         lines.append(
-            f"| {row['slice']} | {row['value']} | {row['n']} | {row[metric]:.4f} | "
+            f"| {row['slice']} | {row['value']} | {row['n']} | {row[metric]:.4f}{interval} | "
             + ("" if other is None else f"{other:.4f}")
             + " |"
         )
