@@ -67,7 +67,7 @@ def _received(receivers, kind: str) -> tuple[dict, dict, object]:  # type: ignor
 def _links_ok(world, payload: dict, run_id: str, version: str | None) -> None:  # type: ignore[no-untyped-def]
     assert payload["links"]["dagster_run"] == f"{world.env.dagster_ui_url}/runs/{run_id}"
     if version:
-        mlflow_url = f"{world.env.mlflow_ui_url}/#/models/synthetic_demand/versions/{version}"
+        mlflow_url = f"{world.env.mlflow_ui_url}/#/models/synthetic_demand/versions/{version}?workflowType=machine_learning"
         assert payload["links"]["mlflow_model_version"] == mlflow_url
 
 

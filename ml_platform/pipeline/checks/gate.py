@@ -16,7 +16,8 @@ import dagster as dg
 
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.ml.gate import GateDecision, decide
-from ml_platform.ml.model_card import model_card
+from ml_platform.ml.metrics import tidy
+from ml_platform.ml.model_card import model_card, run_note
 from ml_platform.pipeline.names import PipelineNames
 
 #: Run tags the gate adds to the run that evaluated it (shown in the run list and on the run page).
@@ -39,16 +40,36 @@ def decision_run_tags(version: str, decision: GateDecision) -> dict[str, str]:
 
 
 def publish_model_card(
-    pipeline: PipelineNames, mlflow: MlflowRegistry, report: dict[str, Any], decision: GateDecision
+    pipeline: PipelineNames,
+    mlflow: MlflowRegistry,
+    report: dict[str, Any],
+    decision: GateDecision,
+    gate_run_id: str | None = None,
 ) -> str:
-    """Write the version's model card (with the gate decision) to its run and as its description."""
+    """Write the version's model card (with the gate decision) to its run and as its description;
+    the run's description gets the same decision and the links back to Dagster, as Markdown links."""
     model, version, run_id = report["model_name"], report["challenger_version"], report["challenger_run_id"]
-    links = mlflow.links(report.get("experiment_id", ""), run_id, model, version)
-    card = model_card(
-        pipeline.spec, report, decision.passed, decision.reasons, links, report.get("plots", ())
-    )
+    experiment = report.get("experiment_id", "")
+    links: dict[str, str] = dict(mlflow.links(experiment, run_id, model, version))
+    trained_by = report.get("training_dagster_run_id")
+    dagster = {
+        "Dagster run that trained it": mlflow.dagster_run_url(trained_by) if trained_by else None,
+        "Dagster run of the deploy gate": mlflow.dagster_run_url(gate_run_id) if gate_run_id else None,
+    }
+    links.update({k: v for k, v in dagster.items() if v})
+    plots = report.get("plots", ())
+    plot_links = {p: url for p in plots if (url := mlflow.artifact_url(experiment, run_id, p))}
+    card = model_card(pipeline.spec, report, decision.passed, decision.reasons, links, plots, plot_links)
     mlflow.log_to_run(run_id, {}, {"model_card.md": card}, {"deploy_gate": decision.label})
     mlflow.describe_version(model, version, card)
+    mlflow.describe_run(
+        run_id,
+        run_note(
+            f"{model} v{version}: deploy gate {decision.label}",
+            {**dagster, "model version (model card)": mlflow.version_url(model, version)},
+            decision.reasons,
+        ),
+    )
     return card
 
 
@@ -76,7 +97,7 @@ def deploy_gate_check(pipeline: PipelineNames) -> dg.AssetChecksDefinition:
         if back_link:
             gate_tags["deploy_gate_dagster_run_url"] = back_link
         mlflow.tag_version(model, version, gate_tags)
-        publish_model_card(pipeline, mlflow, evaluation_report, decision)
+        publish_model_card(pipeline, mlflow, evaluation_report, decision, context.run.run_id)
         summary = decision_summary(model, version, decision)
         context.instance.add_run_tags(context.run.run_id, decision_run_tags(version, decision))
         if decision.passed:
@@ -93,7 +114,7 @@ def deploy_gate_check(pipeline: PipelineNames) -> dg.AssetChecksDefinition:
                 "model_name": model,
                 "model_version": version,
                 "champion_version": evaluation_report.get("champion_version") or "none",
-                gate.metric: metrics["challenger"][gate.metric],
+                gate.metric: tidy(metrics["challenger"][gate.metric]),
             },
         )
 
