@@ -37,5 +37,5 @@ stop() {
   wait "$SERVE_PID" 2>/dev/null || true
 }
 trap stop INT TERM EXIT
-echo "Dagster: http://127.0.0.1:$DAGSTER_PORT   MLflow: http://127.0.0.1:$MLFLOW_PORT   endpoint: http://127.0.0.1:$SERVE_PORT   (Ctrl-C stops all)"
+echo "Dagster: http://127.0.0.1:$DAGSTER_PORT   MLflow: http://127.0.0.1:$MLFLOW_PORT/#/models?workflowType=machine_learning   endpoint: http://127.0.0.1:$SERVE_PORT   (Ctrl-C stops all)"
 wait -n "$DAGSTER_PID" "$MLFLOW_PID" "$SERVE_PID"

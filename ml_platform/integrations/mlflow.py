@@ -13,6 +13,13 @@ from pydantic import PrivateAttr
 from ml_platform.faults import fault_point
 
 SCHEMA_SAMPLE_ROWS = 10_000
+#: MLflow 3's UI opens in its GenAI view (no model registry in the navigation) unless the page's
+#: ``workflowType`` query parameter says otherwise; every link we generate lands in the classic view.
+ML_VIEW_QUERY = "workflowType=machine_learning"
+#: An experiment of this kind opens on its Runs tab (GenAI experiments open on Traces).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+#: The run tag MLflow renders as the run's Markdown description.
+RUN_NOTE_TAG = "mlflow.note.content"
 
 
 def frame_digest(frame: Any) -> str:
@@ -116,6 +123,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         client = self.client()
         exp = client.get_experiment_by_name(name)
         if exp is not None:
+            for key, value in EXPERIMENT_KIND.items():
+                if exp.tags.get(key) != value:
+                    client.set_experiment_tag(exp.experiment_id, key, value)
             return str(exp.experiment_id)
         location = None
         if self.artifact_root:
@@ -123,7 +133,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             location = (
                 Path(root, name).resolve().as_uri() if "://" not in root else f"{root.rstrip('/')}/{name}"
             )
-        return str(client.create_experiment(name, artifact_location=location))
+        return str(client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND))
 
     # -- registry -------------------------------------------------------------------------------
     def version_by_alias(self, model: str, alias: str) -> Any | None:
@@ -269,16 +279,37 @@ class MlflowRegistry(dg.ConfigurableResource):
         """The version's description (Markdown, shown on its page in the MLflow UI): its model card."""
         self.client().update_model_version(model, str(version), description=description)
 
+    def describe_run(self, run_id: str, markdown: str) -> None:
+        """The run's description (Markdown, rendered on the run page, links clickable)."""
+        self.client().set_tag(run_id, RUN_NOTE_TAG, markdown)
+
+    def describe_model(self, model: str, description: str, tags: Mapping[str, str]) -> None:
+        """The registered model's description (Markdown) and tags (task, owners, spec, ...)."""
+        client = self.client()
+        client.update_registered_model(model, description=description)
+        for key, value in tags.items():
+            client.set_registered_model_tag(model, key, str(value))
+
     # -- links ----------------------------------------------------------------------------------
-    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+    def ui_link(self, route: str) -> str | None:
+        """``<ui>/#/<route>?workflowType=machine_learning`` (the classic view), or None without a UI."""
         if not self.ui_url:
             return None
-        return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        return f"{self.ui_url.rstrip('/')}/#/{route.lstrip('/')}?{ML_VIEW_QUERY}"
+
+    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+        return self.ui_link(f"experiments/{experiment_id}/runs/{run_id}")
 
     def version_url(self, model: str, version: str) -> str | None:
-        if not self.ui_url:
-            return None
-        return f"{self.ui_url.rstrip('/')}/#/models/{model}/versions/{version}"
+        return self.ui_link(f"models/{model}/versions/{version}")
+
+    def artifact_url(self, experiment_id: str, run_id: str, path: str) -> str | None:
+        """The run page's artifact view opened on ``path`` (e.g. ``evaluation/plots/roc.png``)."""
+        return self.ui_link(f"experiments/{experiment_id}/runs/{run_id}/artifacts/{path}")
+
+    def models_url(self) -> str | None:
+        """The model registry's list of models."""
+        return self.ui_link("models")
 
     def links(self, experiment_id: str, run_id: str, model: str, version: str) -> dict[str, str]:
         """``mlflow_run`` and ``mlflow_model_version`` UI links (empty without a UI URL)."""

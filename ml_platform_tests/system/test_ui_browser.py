@@ -334,18 +334,25 @@ def test_mlflow_link_shows_the_champion_its_card_and_metrics(stack: Stack, shots
         card = mlflow.get_by_text("Deploy gate:", exact=False).first
         card.wait_for()
         assert "passed" in card.inner_text()
+        assert "workflowType=machine_learning" in mlflow.url  # the classic view, registry in the nav
+        # the card's links back to Dagster are real links (Markdown), not tag text
+        back = mlflow.locator(f"a[href^='{stack.dagster}/runs/']")
+        back.first.wait_for()
+        assert back.count() >= 2, "links to the training and the gate runs"
     with step(shots, "08_mlflow_run_metrics", stack):
-        mlflow.locator("a[href*='/runs/']").first.click()
+        mlflow.locator(f"a[href*='/runs/']:not([href^='{stack.dagster}'])").first.click()
         mlflow.get_by_text("holdout_roc_auc", exact=True).first.wait_for()
         mlflow.get_by_text("holdout_baseline_roc_auc", exact=True).first.wait_for()
         mlflow.get_by_text("dagster_run_url", exact=True).first.wait_for()
     with step(shots, "09_link_back_to_dagster", stack):
-        tag = mlflow.get_by_text(f"{stack.dagster}/runs/", exact=False).first
-        found = re.search(r"https?://\S+", tag.inner_text())
-        assert found, tag.inner_text()
+        # the run's description (Markdown) links to the Dagster run that trained it: an <a href>
+        link = mlflow.get_by_role("link", name="Dagster run that trained it").first
+        link.wait_for()
+        href = link.get_attribute("href") or ""
+        assert re.fullmatch(rf"{re.escape(stack.dagster)}/runs/[0-9a-f-]+", href), href
         shots.page = page
         mlflow.close()
-        page.goto(found.group(0))
+        page.goto(href)
         page.get_by_text("flights_delay__model", exact=True).first.wait_for()
         page.get_by_text("Success", exact=False).first.wait_for()
 

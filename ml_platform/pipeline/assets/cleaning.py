@@ -13,7 +13,12 @@ from ml_platform.ml.cleaning import (
     merge_results,
 )
 from ml_platform.pipeline.assets.common import partition_label
-from ml_platform.pipeline.assets.partition_metadata import ROW_COUNT, add_partition_metadata, partition_counts
+from ml_platform.pipeline.assets.partition_metadata import (
+    ROW_COUNT,
+    RUN_PARTITIONS,
+    add_partition_metadata,
+    partition_counts,
+)
 from ml_platform.pipeline.assets.progress import Progress, chunked
 from ml_platform.pipeline.checks.data import data_check_specs, evaluate_checks
 from ml_platform.pipeline.names import PipelineNames
@@ -135,11 +140,16 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
         cleaned, quarantine = result.cleaned, result.quarantine
         checks, stats, blocked = evaluate_checks(context, pipeline.spec, table, cleaned_key, raw, result)
         run_wide: dict[str, Any] = {
-            "partitions": label,
+            RUN_PARTITIONS: label,
+            "rows_in_run": len(cleaned),
             "duplicate_rows_in_run": result.duplicate_rows,
             "unexpected_columns": ", ".join(result.unexpected_columns) or "none",
         }
-        quarantine_run: dict[str, Any] = {"reasons_in_run": dg.MetadataValue.json(result.reasons)}
+        quarantine_run: dict[str, Any] = {
+            RUN_PARTITIONS: label,
+            "rows_in_run": len(quarantine),
+            "reasons_in_run": dg.MetadataValue.json(result.reasons),
+        }
         if partitions:
             quarantined = partition_counts(quarantine)
             per_key = partition_counts(cleaned)

@@ -3,6 +3,7 @@
 ``previous_champion`` and ``champion``, record the move. The registry alias is the single source of
 truth; every materialization states which version is live."""
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import dagster as dg
@@ -89,6 +90,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         group_name=pipeline.name,
         owners=pipeline.owners,
         kinds={"mlflow"},
+        output_required=False,  # a challenger rejected by the gate is not deployed, and that is no error
         op_tags={DEPLOY_CONCURRENCY_TAG: name},
         description=f"The live model: alias `champion` of registered model `{name}` (previous one kept "
         "as `previous_champion`), re-checked against the champion live at deploy time, exported and "
@@ -101,7 +103,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         export_target: LocalExportTarget,
         evaluation_report: dict[str, Any],
         features: PartitionedParquet,
-    ) -> dg.Output[dict[str, Any]]:
+    ) -> Iterator[dg.Output[dict[str, Any]]]:
         version = config.version
         if version is None:
             challenger = mlflow.version_by_alias(name, "challenger")
@@ -109,6 +111,12 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 raise dg.Failure(f"no version of '{name}' has alias 'challenger'")
             version = str(challenger.version)
         mv = mlflow.model_version(name, version)
+        if config.kind == "deploy" and mv.tags.get("deploy_gate") == "rejected" and config.version is None:
+            context.log.warning(
+                f"not deploying {name} v{version}: the deploy gate rejected it "
+                f"({mv.tags.get('deploy_gate_reasons', '')}); the champion stays"
+            )
+            return
         if config.kind == "deploy" and mv.tags.get("deploy_gate") != "passed":
             raise dg.Failure(
                 f"{name} v{version} has not passed the deploy gate "
@@ -149,7 +157,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             raise dg.Failure(interrupted(mlflow, name, version, exc)) from exc
         for note in outcome.notes:
             context.log.info(note)
-        return dg.Output(
+        yield dg.Output(
             {
                 "model_name": name,
                 "version": outcome.champion,

@@ -11,6 +11,7 @@ from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
     ROW_COUNT,
+    RUN_PARTITIONS,
     add_partition_metadata,
     declared_schema,
     partition_counts,
@@ -139,9 +140,10 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
         uri = source.uri(table.table)
         metadata: dict[str, Any] = {
             "source_uri": dg.MetadataValue.url(uri) if uri.startswith("http") else uri,
-            "partitions": label,
+            RUN_PARTITIONS if partitions else "partitions": label,
         }
         if partitions:
+            metadata["rows_in_run"] = len(frame)
             add_partition_metadata(context, partition_counts(frame), {ROW_COUNT: 0})
         else:
             metadata[ROW_COUNT] = len(frame)

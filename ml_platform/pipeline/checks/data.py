@@ -128,7 +128,7 @@ def evaluate_checks(
         }
         if report.name == dc.QUARANTINE_SHARE:
             metadata["reasons"] = dg.MetadataValue.json(result.reasons)
-            metadata["share"] = len(quarantine) / max(len(raw), 1)
+            metadata["share"] = round(len(quarantine) / max(len(raw), 1), 4)
         results.append(
             dg.AssetCheckResult(
                 asset_key=asset,
