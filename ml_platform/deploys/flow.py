@@ -34,6 +34,9 @@ Recheck = Callable[[str | None], tuple[bool, list[str]]]
 Smoke = Callable[[Any], str]
 
 
+LIVE_NOTE = "**Champion since**"  # first line of a live version's description
+
+
 class AliasConflict(RuntimeError):
     """``champion`` was moved by something that did not take the deploy lock."""
 
@@ -215,6 +218,8 @@ class Deployer:
         if back_link:
             tags["deployed_by_run_url"] = back_link
         self.registry.tag_version(self.model, target, tags)
+        if back_link:
+            self._note_on_version(target, at, intent, back_link)
         if before and before != target:
             self.registry.tag_version(self.model, before, {"champion_until": at, "champion_to": target})
         fault_point("deploy:after_tags")
@@ -337,6 +342,17 @@ class Deployer:
         self.log(intent["reason"])
         hist.write_intent(self.registry, self.model, intent)
         return self._complete(intent)
+
+    def _note_on_version(self, version: str, at: str, intent: dict[str, Any], link: str) -> None:
+        """A clickable first line on the version's description (MLflow renders it as Markdown):
+        when it went live and the Dagster run that did it; a rerun replaces its own line."""
+        described = self.registry.model_version(self.model, version).description or ""
+        body = "\n".join(line for line in described.splitlines() if not line.startswith(LIVE_NOTE))
+        reason = f": {intent['reason']}" if intent.get("reason") else ""
+        note = (
+            f"{LIVE_NOTE} {at}, {intent['kind']} by [Dagster run {str(intent['run_id'])[:8]}]({link}){reason}"
+        )
+        self.registry.describe_version(self.model, version, f"{note}\n\n{body.lstrip()}".rstrip() + "\n")
 
 
 def _model_dir(path: str) -> str:

@@ -59,6 +59,11 @@ def test_promotion_keeps_previous_champion(world) -> None:
     prev = world.registry.version_by_alias("synthetic_demand", "previous_champion")
     assert str(prev.version) == "1"
     assert (world.env.home / "exports" / "synthetic_demand" / "CURRENT").read_text().strip() == "v2"
+    # the live version's description opens with a clickable link to the Dagster run that deployed it
+    first_line = world.registry.model_version("synthetic_demand", "2").description.splitlines()[0]
+    deploy_run = world.registry.model_version("synthetic_demand", "2").tags["deployed_by_run"]
+    assert first_line.startswith("**Champion since** ")
+    assert f"deploy by [Dagster run {deploy_run[:8]}]({world.env.dagster_ui_url}/runs/{deploy_run})" in first_line
 
 
 def test_failed_smoke_test_rolls_back_to_the_previous_champion(world) -> None:
