@@ -49,6 +49,7 @@ def _spec(home: Path, history_days: int, runs: int, interval: int) -> dict[str, 
             "holdout_partitions": holdout,
             "retrain_after_new_partitions": 1,
         },
+        "sensors": {"retrain_interval_seconds": interval, "deploy_interval_seconds": interval},
         "estimator": {"params": {"max_iter": 80, "learning_rate": 0.1, "random_state": 0}},
         "evaluation": {"bootstrap_samples": 20},
         "gate": {"min_value": 0.6, "min_improvement": 0.0},
@@ -177,7 +178,9 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--history-days", type=int, default=28)
     parser.add_argument("--runs", type=int, default=2, help="new days landed and measured, one by one")
-    parser.add_argument("--sensor-interval", type=int, default=5, help="new-data sensor interval (s)")
+    parser.add_argument(
+        "--sensor-interval", type=int, default=5, help="new-data, retrain and deploy sensor interval (s)"
+    )
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "latency.json")
     args = parser.parse_args()

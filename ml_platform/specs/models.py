@@ -226,6 +226,15 @@ class ChecksSpec(_Strict):
         return self
 
 
+class SensorsSpec(_Strict):
+    """How often the daemon evaluates the retrain and deploy sensors (the new-data sensor's interval
+    is ``source.sensor.minimum_interval_seconds``). Together they bound the time from a new day
+    landing to a new champion serving (bench/latency.py)."""
+
+    retrain_interval_seconds: int = Field(default=60, ge=1)
+    deploy_interval_seconds: int = Field(default=30, ge=1)
+
+
 class ScheduleSpec(_Strict):
     ingest_cron: str = "0 6 * * *"
     retrain_cron: str = "0 3 * * 1"
@@ -250,6 +259,7 @@ class PipelineSpec(_Strict):
     gate: GateSpec
     checks: ChecksSpec = ChecksSpec()
     schedules: ScheduleSpec = ScheduleSpec()
+    sensors: SensorsSpec = SensorsSpec()
 
     @field_validator("auxiliary_tables")
     @classmethod

@@ -23,7 +23,7 @@ def deploy_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDefin
     @dg.sensor(
         name=f"{pipeline.name}_deploy_sensor",
         job=jobs.deploy,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=pipeline.spec.sensors.deploy_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="On a passing deploy_gate for a version that is not live, launch the deploy job "
         "(once per version); on a rejection, tag the version validation_status=rejected with reasons.",

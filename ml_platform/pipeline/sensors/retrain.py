@@ -99,7 +99,7 @@ def retrain_sensor(
     @dg.sensor(
         name=f"{pipeline.name}_retrain_sensor",
         job=jobs.train,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=pipeline.spec.sensors.retrain_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING
         if pipeline.spec.training.retrain_after_new_partitions
         and source_class(pipeline.spec.source).receives_new_data
