@@ -53,7 +53,10 @@ def _publisher(args: argparse.Namespace) -> tuple[Publisher, dict[str, Any]]:
         path = (
             Path(args.path) if args.path else _home() / ("landing" if args.to == "file" else "http_landing")
         )
-        return FilePublisher(path, fmt=args.format), {"kind": "landing_dir", "options": {"path": str(path)}}
+        return FilePublisher(path, fmt=args.format), {
+            "kind": "landing_dir",
+            "options": {"path": str(path), "quiet_seconds": 0},
+        }  # renamed into place
     if args.to == "sql":
         url = args.url or f"sqlite:///{_home() / 'source.db'}"
         return SqlPublisher(url), {"kind": "sql", "options": {"url": url, "version_column": "_loaded_at"}}

@@ -63,7 +63,10 @@ def test_promotion_keeps_previous_champion(world) -> None:
     first_line = world.registry.model_version("synthetic_demand", "2").description.splitlines()[0]
     deploy_run = world.registry.model_version("synthetic_demand", "2").tags["deployed_by_run"]
     assert first_line.startswith("**Champion since** ")
-    assert f"deploy by [Dagster run {deploy_run[:8]}]({world.env.dagster_ui_url}/runs/{deploy_run})" in first_line
+    assert (
+        f"deploy by [Dagster run {deploy_run[:8]}]({world.env.dagster_ui_url}/runs/{deploy_run})"
+        in first_line
+    )
 
 
 def test_failed_smoke_test_rolls_back_to_the_previous_champion(world) -> None:
