@@ -166,6 +166,14 @@ class TrainingSpec(_Strict):
     window_partitions: int = Field(gt=0)
     holdout_partitions: int = Field(gt=0)
     as_of: dt.date | None = Field(default=None, description="last holdout day; default: last partition")
+    sample_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="train on this share of every day's labelled rows (stratified by day, reproducible "
+        "with sample_seed), read day by day: for windows larger than memory; the MLflow dataset is the sample",
+    )
+    sample_seed: int = 0
     retrain_after_new_partitions: int | None = Field(
         default=7, ge=1, description="retrain sensor: train once this many new feature partitions are in"
     )

@@ -73,7 +73,13 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         )
         label = spec.target.name
         # only the window's labelled rows and the model's columns leave Parquet
-        frame = features.read(windows.train, columns=[*cols, label], where_present=label)
+        training = spec.training
+        taken = (training.sample_fraction, training.sample_seed) if training.sample_fraction else None
+        frame = features.read(windows.train, columns=[*cols, label], where_present=label, sample=taken)
+        if taken:
+            context.log.info(
+                f"training sample: {taken[0]:.2%} of each day's labelled rows (seed {taken[1]}), day by day"
+            )
         y = frame.pop(label).to_numpy()
         rows = len(frame)
         if spec.task == "classification" and len(np.unique(y)) < 2:
@@ -116,6 +122,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             "git_sha": git_sha(),
             "training_reason": training_reason(config.reason, context.run.tags),
             "spec_hash": spec_hash(spec),
+            "training_sample": f"{taken[0]} of each day, seed {taken[1]}" if taken else "all labelled rows",
             **worker_tags(),
         }
         back_link = mlflow.dagster_run_url(context.run.run_id)
@@ -131,7 +138,9 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             | {"fit_seconds": round(fit_seconds, 2)},
             tags=tags,
             # read again, now that the fit's memory is free, for the dataset's digest and schema
-            train_frame=features.read(windows.train, columns=[*cols, label], where_present=label),
+            train_frame=features.read(
+                windows.train, columns=[*cols, label], where_present=label, sample=taken
+            ),
             target=label,
             input_example=example,
         )
