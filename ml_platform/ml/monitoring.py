@@ -143,8 +143,47 @@ def decay_decision(
         side = f"lower bound {lo:.4f} {'>' if decayed else '<='} {bar:.4f}"
     return Decay(
         decayed,
-        f"{metric} {value:.4f} [{lo:.4f}, {hi:.4f}] vs holdout {holdout:.4f} ± {tolerance}: {side}",
+        f"{metric} {value:.4f} [{lo:.4f}, {hi:.4f}] vs reference {holdout:.4f} ± {tolerance}: {side}",
     )
+
+
+def daily_reference(
+    task: str,
+    days: np.ndarray,
+    y: np.ndarray,
+    scores: np.ndarray,
+    metric: str,
+    higher_is_better: bool,
+    min_rows: int,
+) -> dict[str, float]:
+    """The holdout's per-day ``metric``: median and worst decile (10th percentile when higher is
+    better, 90th otherwise). A day's metric is not the pooled one (pooling adds between-day signal:
+    a daily AUC is lower than the holdout's), so live days are judged against these."""
+    fn = metric_table(task)[metric]
+    values = []
+    for day in np.unique(days):
+        mask = days == day
+        if mask.sum() < min_rows or (task == "classification" and len(np.unique(y[mask])) < 2):
+            continue
+        values.append(fn(y[mask], scores[mask]))
+    if not values:
+        return {}
+    worst = np.quantile(values, 0.1 if higher_is_better else 0.9)
+    return {f"holdout_daily_{metric}_median": float(np.median(values)), daily_worst_key(metric): float(worst)}
+
+
+def daily_worst_key(metric: str) -> str:
+    return f"holdout_daily_{metric}_worst_decile"
+
+
+def reference_metrics(run_metrics: Mapping[str, float], metric: str) -> dict[str, float]:
+    """``holdout_<metric>`` (pooled) and ``reference_<metric>``: what a live day is judged against,
+    the holdout's daily worst decile, or the pooled holdout metric for a run that lacks it."""
+    pooled = float(run_metrics.get(f"holdout_{metric}", float("nan")))
+    return {
+        f"holdout_{metric}": pooled,
+        f"reference_{metric}": float(run_metrics.get(daily_worst_key(metric), pooled)),
+    }
 
 
 def known_metric(task: str, metric: str) -> None:

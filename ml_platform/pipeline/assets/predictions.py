@@ -21,6 +21,7 @@ from ml_platform.ml.monitoring import (
     join_outcomes,
     known_metric,
     predictions_frame,
+    reference_metrics,
     score_summary,
     summary_text,
     with_ids,
@@ -131,14 +132,14 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         outcomes = with_ids(pipeline.name, main)
         outcomes["label"] = label_of(spec, main).to_numpy()
         joined = join_outcomes(predictions, outcomes)
-        holdout: dict[str, float] = {}
+        references: dict[str, dict[str, float]] = {}
         rows = []
         for key in context.partition_keys:
             day = joined[joined[PARTITION_COLUMN] == key]
             version = str(day[MODEL_VERSION].iloc[0]) if len(day) else ""
-            if version and version not in holdout:
+            if version and version not in references:
                 run_id = mlflow.model_version(spec.model_name, version).run_id
-                holdout[version] = mlflow.run_metrics(run_id).get(f"holdout_{metric}", float("nan"))
+                references[version] = reference_metrics(mlflow.run_metrics(run_id), metric)
             result = day_performance(
                 spec.task,
                 key,
@@ -149,7 +150,7 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 perf.bootstrap_samples,
                 spec.evaluation.decision_threshold,
             )
-            record = result.record(metric, version) | {f"holdout_{metric}": holdout.get(version, np.nan)}
+            record = result.record(metric, version) | references.get(version, reference_metrics({}, metric))
             rows.append(record)
             context.add_asset_metadata(
                 {
