@@ -174,8 +174,21 @@ def test_decay_check_fails_on_an_injected_label_shift(world) -> None:  # type: i
     assert checks(result)["prediction_drift"].passed  # the inputs did not move
 
 
+def automation(world, cursor=None):  # type: ignore[no-untyped-def]
+    return dg.evaluate_automation_conditions(
+        defs=world.defs,
+        instance=world.instance,
+        asset_selection=dg.AssetSelection.assets(world.pipeline.predictions_key),
+        cursor=cursor,
+    )
+
+
 def test_feature_drift_fails_on_a_sensor_fault_and_passes_on_stable_data(world) -> None:  # type: ignore[no-untyped-def]
+    before = automation(world)
     ingest = world.life.ingest(day(18), day(18))
+    # declarative automation scores the day that landed, and only it (not older, unscored days)
+    after = automation(world, before.cursor)
+    assert after.get_requested_partitions(world.pipeline.predictions_key) == {day(18)}
     stable = checks(ingest)["feature_drift"]
     assert stable.passed, stable.description
     top = {r["feature"]: r for r in md(stable)["top_features"]}
