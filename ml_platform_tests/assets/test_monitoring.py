@@ -248,3 +248,20 @@ def test_retrain_sensor_trains_once_for_the_failed_checks_then_cools_down(world)
     assert requests == [] and skip is not None
     assert "cooldown 24 h" in skip and "drift: price PSI" in skip
     assert json.loads(driver.cursor or "{}")["last_retrain"] > 0
+
+
+def test_automation_never_scores_past_a_failed_blocking_check(world) -> None:  # type: ignore[no-untyped-def]
+    first = automation(world)
+    assert world.life.ingest(day(16), day(16)).success  # a re-delivery that passes: rescored
+    good = automation(world, first.cursor)
+    assert good.get_requested_partitions(world.pipeline.predictions_key) == {day(16)}
+    settled = automation(world, good.cursor)  # the tick after a request (its run would go here)
+    assert settled.get_requested_partitions(world.pipeline.predictions_key) == set()
+    path = world.landing / "sales" / f"{day(16)}.csv"
+    frame = pd.read_csv(path)
+    frame.loc[: len(frame) // 5, "price"] = -1.0  # 20% of the rows quarantined: a blocking check fails
+    frame.to_csv(path, index=False)
+    failed = world.life.ingest(day(16), day(16))
+    assert not failed.success and not checks(failed)["quarantine_share"].passed
+    bad = automation(world, settled.cursor)  # cleaned_sales updated, but its blocking check failed
+    assert bad.get_requested_partitions(world.pipeline.predictions_key) == set()
