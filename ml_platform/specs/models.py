@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ml_platform.specs.monitoring import MonitoringSpec
+
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -268,6 +270,7 @@ class PipelineSpec(_Strict):
     checks: ChecksSpec = ChecksSpec()
     schedules: ScheduleSpec = ScheduleSpec()
     sensors: SensorsSpec = SensorsSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
 
     @field_validator("auxiliary_tables")
     @classmethod

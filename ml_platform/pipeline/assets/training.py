@@ -1,6 +1,7 @@
 """The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
 logged to MLflow and registered as a new version aliased ``challenger``."""
 
+import json
 import time
 from typing import Any
 
@@ -10,6 +11,8 @@ import numpy as np
 from ml_platform.integrations.k8s import TRAINING_STEP
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile
 from ml_platform.ml.fit_progress import fit_progress
 from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
@@ -162,6 +165,23 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             ),
         )
         mlflow.describe_model(spec.model_name, model_description(spec), model_tags(spec, tags["spec_hash"]))
+        # the drift reference moves with the model: a profile of its training window on its run
+        window = features.read(
+            windows.train, columns=[*cols, PARTITION_COLUMN], where_present=None, sample=taken
+        )
+        drift = spec.monitoring.drift
+        profile = build_profile(
+            window,
+            spec.features.numeric,
+            spec.features.categorical,
+            window[PARTITION_COLUMN].to_numpy(),
+            scores=predict_scores(model, window[cols], spec.task),
+            bins=drift.bins,
+            max_categories=drift.max_categories,
+        )
+        del window
+        mlflow.log_to_run(logged["run_id"], {}, {PROFILE_ARTIFACT: json.dumps(profile)})
+        mlflow.tag_version(spec.model_name, logged["version"], {"reference_profile": PROFILE_ARTIFACT})
         record = {
             "model_name": spec.model_name,
             **logged,
