@@ -243,8 +243,10 @@ def run_transforms_spark(
         if isinstance(t, DatetimeParts):
             df = _datetime_parts(df, t)
         elif isinstance(t, LookupJoin):
+            df = df.localCheckpoint(eager=False)  # read twice below: keep it rather than recompute
             df = _lookup_join(df, tables[t.table], t, when)
         elif isinstance(t, Lag | Rolling):
+            df = df.localCheckpoint(eager=False)  # read up to three times below
             df = _windowed(df, df if t.table is None else tables[t.table], t, when, t.table is None)
         elif isinstance(t, Expression):
             df = df.withColumn(t.name, expression_column(parse(t.expr)))

@@ -293,3 +293,20 @@ def run_transforms(
             raise TypeError(f"unknown transform {t!r}")
         frame = pd.concat([frame, apply_missing(out, t.missing)], axis=1)
     return frame.drop(columns=RID)
+
+
+def frame_checksum(frame: pd.DataFrame, decimals: int = 6) -> str:
+    """A digest of a frame's values (column names and order, row order; floats rounded, every
+    missing value alike), so two engines' outputs can be compared by one string."""
+    import hashlib
+
+    digest = hashlib.sha256("|".join(map(str, frame.columns)).encode())
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            values = np.round(column.to_numpy(dtype=float), decimals) + 0.0  # -0.0 → 0.0
+            text = ["nan" if np.isnan(v) else repr(float(v)) for v in values]
+        else:
+            text = ["nan" if pd.isna(v) else str(v) for v in column.to_numpy(dtype=object)]
+        digest.update("\x1f".join(text).encode())
+    return digest.hexdigest()
