@@ -15,8 +15,10 @@ from ml_platform.specs.transforms import check_transforms
 
 
 def produced_columns(spec: PipelineSpec) -> list[str]:
-    """Every column the ``transforms`` builder returns for ``spec``: the main table's, then each
+    """Every column the ``transforms`` builder returns for ``spec``: the cleaned main table's, then each
     transform's outputs (and ``_missing`` indicators) in order. Known without reading any data."""
+    from ml_platform.specs.transforms import CLEANED_EXTRA
+
     f = spec.features
     produced, _ = check_transforms(
         f.transforms,
@@ -25,7 +27,7 @@ def produced_columns(spec: PipelineSpec) -> list[str]:
         list(spec.main_table.columns),
         {t.name: list(t.columns) for t in spec.auxiliary_tables},
     )
-    return [*spec.main_table.columns, *produced]
+    return [*spec.main_table.columns, *CLEANED_EXTRA, *produced]
 
 
 def _features(options: Mapping[str, Any]) -> FeaturesSpec:

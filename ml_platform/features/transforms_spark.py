@@ -83,8 +83,8 @@ def _lookup_join(df: Any, lookup: Any, t: LookupJoin, when: Any) -> Any:
     F = _F()
     from pyspark.sql import Window
 
-    keys = [f"__k{i}" for i in range(len(t.on))]
-    rkeys = [f"__r{i}" for i in range(len(t.on))]
+    keys = [f"__k{i}" for i in range(len(t.keys))]
+    rkeys = [f"__r{i}" for i in range(len(t.keys))]
     types = dict(lookup.dtypes)
     outs = [
         (F.col(src).cast("double") if types[src] not in ("string", "boolean") else F.col(src)).alias(out)
@@ -92,7 +92,7 @@ def _lookup_join(df: Any, lookup: Any, t: LookupJoin, when: Any) -> Any:
     ]
     extra = [time_seconds(lookup, t.as_of.time).alias("__lt")] if t.as_of else []
     right = lookup.select(
-        *(F.col(c).alias(k) for k, c in zip(rkeys, t.on.values(), strict=True)),
+        *(F.col(c).alias(k) for k, c in zip(rkeys, t.keys.values(), strict=True)),
         *outs,
         *extra,
         F.col(RID).alias("__lrid"),
@@ -100,7 +100,7 @@ def _lookup_join(df: Any, lookup: Any, t: LookupJoin, when: Any) -> Any:
     order = F.col("__lrid").desc() if t.duplicates == "last" else F.col("__lrid").asc()
     query = [F.col("__when").alias("__q")] if t.as_of else []
     left = df.select(
-        F.col(RID).alias("__qrid"), *(F.col(c).alias(k) for k, c in zip(keys, t.on, strict=True)), *query
+        F.col(RID).alias("__qrid"), *(F.col(c).alias(k) for k, c in zip(keys, t.keys, strict=True)), *query
     )
     cond = _all(F.col(k) == F.col(r) for k, r in zip(keys, rkeys, strict=True))
     if t.as_of is None:

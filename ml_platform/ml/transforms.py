@@ -85,22 +85,24 @@ def lookup_join(
     main: pd.DataFrame, lookup: pd.DataFrame, t: LookupJoin, when: pd.Series | None
 ) -> pd.DataFrame:
     """``t.columns`` of the matching lookup row per main row (the latest known one, for ``as_of``)."""
-    keys = [f"__k{i}" for i in range(len(t.on))]
-    left = pd.DataFrame({k: main[c].to_numpy() for k, c in zip(keys, t.on, strict=True)})
+    keys = [f"__k{i}" for i in range(len(t.keys))]
+    left = pd.DataFrame({k: main[c].to_numpy() for k, c in zip(keys, t.keys, strict=True)})
     left[RID] = np.arange(len(main))
-    right = pd.DataFrame({k: lookup[c].to_numpy() for k, c in zip(keys, t.on.values(), strict=True)})
+    right = pd.DataFrame({k: lookup[c].to_numpy() for k, c in zip(keys, t.keys.values(), strict=True)})
     for src, out in t.columns.items():
         right[out] = _numeric_or_as_is(lookup[src]).to_numpy()
     right[RID] = lookup[RID].to_numpy()
+    if t.as_of is not None:
+        right["__t"] = time_seconds(lookup, t.as_of.time).to_numpy()
     right = right.dropna(subset=keys)
     if t.as_of is None:
         right = right.sort_values(RID).drop_duplicates(keys, keep=t.duplicates)
         joined = left.merge(right.drop(columns=RID), on=keys, how="left")
     else:
         assert when is not None
-        joined = _as_of(left, right, keys, t.as_of, when, time_seconds(lookup, t.as_of.time), t.duplicates)
+        joined = _as_of(left, right, keys, t.as_of, when, t.duplicates)
     joined = joined.sort_values(RID)
-    return pd.DataFrame({c: joined[c].to_numpy() for c in t.outputs()}, index=main.index)
+    return pd.DataFrame({c: _numeric_or_as_is(joined[c]).to_numpy() for c in t.outputs()}, index=main.index)
 
 
 def _as_of(
@@ -109,13 +111,11 @@ def _as_of(
     keys: list[str],
     as_of: AsOf,
     when: pd.Series,
-    lookup_time: pd.Series,
     duplicates: str,
 ) -> pd.DataFrame:
     unit = FLOOR_SECONDS.get(as_of.floor or "", 0.0)
     query = np.floor(when.to_numpy() / unit) * unit if unit else when.to_numpy()
     left = left.assign(__t=query)
-    right = right.assign(__t=lookup_time.loc[right.index].to_numpy() if len(right) else [])
     right = right.dropna(subset=["__t"]).sort_values(RID).drop_duplicates([*keys, "__t"], keep=duplicates)
     known = left.dropna(subset=["__t", *keys]).sort_values("__t")
     matched = pd.merge_asof(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _NAME = r"^[a-z_][a-z0-9_]*$"
 DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "minute", "day_of_year", "is_weekend")
 AGGREGATES = ("count", "mean", "sum", "min", "max", "std")
+CLEANED_EXTRA = ("_partition",)  # cleaned tables' own column (ml.cleaning.PARTITION_COLUMN; tested)
 TimePart = Literal["year", "month", "day", "hour", "minute", "second"]
 
 
@@ -111,16 +112,16 @@ class AsOf(_Strict):
 
 
 class LookupJoin(_Transform):
-    """Columns of an auxiliary table joined on keys (``on``: main column → lookup column)."""
+    """Columns of an auxiliary table joined on keys (``keys``: main column → lookup column)."""
 
     kind: Literal["lookup_join"]
     table: str
-    on: dict[str, str]
+    keys: dict[str, str]
     columns: dict[str, str] = Field(description="lookup column → output column")
     as_of: AsOf | None = None
     duplicates: Literal["first", "last"] = "last"
 
-    @field_validator("on", "columns", mode="before")
+    @field_validator("keys", "columns", mode="before")
     @classmethod
     def _list_means_same_names(cls, value: Any) -> Any:
         return {v: v for v in value} if isinstance(value, list) else value
@@ -129,7 +130,7 @@ class LookupJoin(_Transform):
         return list(self.columns.values())
 
     def row_inputs(self) -> list[str]:
-        return list(self.on)
+        return list(self.keys)
 
 
 class _Window(_Transform):
@@ -253,7 +254,7 @@ def check_transforms(
     after prediction time. Raises ``ValueError`` naming the transform and field of the first problem:
     an unknown column or table, a name produced twice, a row-level use of a column known only after
     prediction time (those may only feed lags and rolling windows, which read other rows' past)."""
-    columns = list(main_columns)
+    columns = [*main_columns, *CLEANED_EXTRA]
     late = set(known_after)
     unknown_late = sorted(late - set(main_columns))
     if unknown_late:
@@ -278,8 +279,8 @@ def check_transforms(
                 raise ValueError(
                     f"{where}.table: '{t.table}' is not an auxiliary table (have {sorted(tables)})"
                 )
-            their = tables[t.table]
-            side = list(t.on.values()) if isinstance(t, LookupJoin) else list(t.keys.values())
+            their = [*tables[t.table], *CLEANED_EXTRA]
+            side = list(t.keys.values())
             side += list(t.columns) if isinstance(t, LookupJoin) else [t.value]
             side += t.as_of.time.columns if isinstance(t, LookupJoin) and t.as_of else []
             side += t.time.columns if isinstance(t, Lag | Rolling) else []

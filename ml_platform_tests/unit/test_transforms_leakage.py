@@ -181,7 +181,7 @@ def test_as_of_lookup_sees_only_rows_stamped_strictly_before_prediction_time() -
         floor = rng.choice([None, "hour"])
         as_of = {"time": {"column": "t"}, "floor": floor}
         return [
-            {"kind": "lookup_join", "table": "lookup", "on": ["k"], "columns": {"y": "y"}, "as_of": as_of}
+            {"kind": "lookup_join", "table": "lookup", "keys": ["k"], "columns": {"y": "y"}, "as_of": as_of}
         ]
 
     def earlier(rng: np.random.Generator, main: pd.DataFrame, aux: dict, i: int, p: float) -> bool:
@@ -240,7 +240,7 @@ def _static_lookup_world(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[s
             _row_input("x", lambda x: x + 5 if x < 0.5 else x - 5),
         ),
         (
-            [{"kind": "lookup_join", "table": "lookup", "on": ["k"], "columns": {"y": "y"}}],
+            [{"kind": "lookup_join", "table": "lookup", "keys": ["k"], "columns": {"y": "y"}}],
             _row_input("k", lambda k: {"a": "b", "b": "c", "c": "a"}[k]),
         ),
     ],
