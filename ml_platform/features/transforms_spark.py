@@ -40,6 +40,8 @@ def time_seconds(df: Any, ref: TimeRef) -> Any:
         ts = F.col(ref.column)
         if dict(df.dtypes)[ref.column] == "string":
             ts = F.try_to_timestamp(ts)
+        if ref.timezone is not None:  # instants → wall time there (sessions run in UTC)
+            ts = F.from_utc_timestamp(ts, ref.timezone)
         seconds = F.unix_date(F.to_date(ts)) * 86400 + F.hour(ts) * 3600 + F.minute(ts) * 60 + F.second(ts)
     else:
         parts = ref.parts or {}

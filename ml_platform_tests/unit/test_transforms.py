@@ -59,6 +59,14 @@ def test_datetime_parts_from_a_column_or_from_date_parts() -> None:
     assert out[["time_day", "time_weekday", "time_hour"]].iloc[1].tolist() == [9.0, 5.0, 10.0]
 
 
+def test_a_tz_aware_time_is_read_as_wall_time_in_its_timezone() -> None:
+    main = pd.DataFrame({"ts": pd.to_datetime(["2024-07-01 03:30", "2024-01-01 03:30"]).tz_localize("UTC")})
+    out = _run(main, [{"kind": "datetime_parts", "time": {"column": "ts", "timezone": "America/New_York"}}])
+    assert out["ts_hour"].tolist() == [23.0, 22.0] and out["ts_day"].tolist() == [30.0, 31.0]  # EDT, EST
+    utc = _run(main, [{"kind": "datetime_parts", "time": {"column": "ts"}, "parts": ["hour"]}])
+    assert utc["ts_hour"].tolist() == [3.0, 3.0]
+
+
 def test_expression_semantics_and_refusals() -> None:
     main = pd.DataFrame({"a": [1.0, 2.0, np.nan, -4.0], "b": [0.0, 4.0, 1.0, 2.0]})
     out = _run(
