@@ -11,7 +11,7 @@ import pandas as pd
 from ml_platform.ml.features import FeatureBuilder, register_builder
 from ml_platform.ml.transforms import run_transforms
 from ml_platform.specs.models import FeaturesSpec, PipelineSpec
-from ml_platform.specs.transforms import check_transforms
+from ml_platform.specs.transform_checks import check_transforms
 
 
 def produced_columns(spec: PipelineSpec) -> list[str]:

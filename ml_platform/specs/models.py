@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ml_platform.specs.transforms import TimeRef, Transform, check_transforms
+from ml_platform.specs.transform_checks import check_transforms
+from ml_platform.specs.transforms import TimeRef, Transform
 
 _NAME = r"^[a-z][a-z0-9_]*$"
 
