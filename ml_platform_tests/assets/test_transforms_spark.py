@@ -104,15 +104,23 @@ def _frames(seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
             "m": ts.dt.month,
             "d": ts.dt.day,
             "h": ts.dt.hour,
-            "dl": np.where(rng.random(n) < 0.1, np.nan, rng.integers(-15, 120, n) + 0.5),
+            "dl": np.where(rng.random(n) < 0.1, np.nan, rng.integers(-15, 120, n) + rng.choice([0, 0.5], n)),
             "v": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 5, n).astype(float)),
             "x": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n).round(3)),
         }
     )
     plain = pd.DataFrame({"k": ["a", "a", "b"], "z": [1.0, 2.0, np.nan], "s": ["p", "q", None]})
-    stamped = pd.DataFrame({"k": rng.choice(["a", "b", "c"], m), "t": times(m), "y": rng.normal(size=m)})
+    # many stamps fall exactly on a row's (floored) prediction time: "strictly before" is tested
+    at_predictions = pd.Series(rng.choice(ts - pd.Timedelta(minutes=20), m))
+    on_hours = pd.Series(times(m).dt.floor("h"))
+    stamped = pd.DataFrame({"k": rng.choice(["a", "b", "c"], m), "t": on_hours, "y": rng.normal(size=m)})
     events = pd.DataFrame(
-        {"k": rng.choice(["a", "b"], m), "g": rng.integers(0, 2, m), "t": times(m), "w": rng.normal(size=m)}
+        {
+            "k": rng.choice(["a", "b"], m),
+            "g": rng.integers(0, 2, m),
+            "t": at_predictions,
+            "w": rng.normal(size=m),
+        }
     )
     return main, {"plain": plain, "stamped": stamped, "events": events}
 
