@@ -43,10 +43,11 @@ def _search(codes: np.ndarray, times: np.ndarray, q_code: np.ndarray, q_time: np
     """Per query, the first event index with (code, time) >= (q_code, q_time) (lexicographic)."""
     out = np.searchsorted(codes, q_code, side="left")
     hi = np.searchsorted(codes, q_code, side="right")
-    for code in np.unique(q_code[q_code >= 0]):
-        rows = np.flatnonzero(q_code == code)
-        a, b = out[rows[0]], hi[rows[0]]
-        out[rows] = a + np.searchsorted(times[a:b], q_time[rows], side="left")
+    order = np.argsort(q_code, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(q_code[order])) + 1):
+        if len(rows) and q_code[rows[0]] >= 0:
+            a, b = out[rows[0]], hi[rows[0]]
+            out[rows] = a + np.searchsorted(times[a:b], q_time[rows], side="left")
     return out
 
 
@@ -74,6 +75,13 @@ def windowed(
     return pd.DataFrame(out, index=main.index)
 
 
+def _own_positions(ev_rid: np.ndarray, rid: np.ndarray) -> np.ndarray:
+    """Per main row, the sorted index of its own event (-1: it has none)."""
+    pos = np.full(int(max(rid.max(initial=-1), ev_rid.max(initial=-1))) + 1, -1)
+    pos[ev_rid.astype(int)] = np.arange(len(ev_rid))
+    return pos[rid]
+
+
 def _lag(
     t: Lag,
     ev_t: np.ndarray,
@@ -84,15 +92,14 @@ def _lag(
     rid: np.ndarray | None,
     w: np.ndarray,
 ) -> np.ndarray:
-    out = np.full(len(hi), np.nan)
-    for i in np.flatnonzero(hi > start):
-        k, need = hi[i], t.n
-        while need and k > start[i]:
-            k -= 1
-            need -= 0 if rid is not None and ev_rid[k] == rid[i] else 1
-        if need == 0 and (t.max_age_minutes is None or w[i] - ev_t[k] <= t.max_age_minutes * 60):
-            out[i] = ev_v[k]
-    return out
+    k = hi - t.n  # the n-th most recent event before the prediction time ...
+    if rid is not None:  # ... one further back when the row's own event is among those n
+        own = _own_positions(ev_rid, rid)
+        k = k - ((own >= k) & (own < hi) & (own >= start))
+    ok = k >= start
+    if t.max_age_minutes is not None:
+        ok &= w - ev_t[np.where(ok, k, 0)] <= t.max_age_minutes * 60 if len(ev_t) else False
+    return np.where(ok, ev_v[np.where(ok, k, 0)] if len(ev_v) else np.nan, np.nan)
 
 
 def _rolling(
@@ -103,9 +110,7 @@ def _rolling(
         n = (hi - lo).astype(float)
         total = csum[hi] - csum[lo]
         if rid is not None:  # the row's own event, if inside its window, is taken out
-            pos = np.full(int(rid.max(initial=-1)) + 1, -1)
-            pos[ev_rid.astype(int)] = np.arange(len(ev_rid))
-            own = pos[rid]
+            own = _own_positions(ev_rid, rid)
             inside = (own >= lo) & (own < hi)
             n -= inside
             total -= np.where(inside, ev_v[np.maximum(own, 0)] if len(ev_v) else 0.0, 0.0)
