@@ -26,6 +26,7 @@ def produced_columns(spec: PipelineSpec) -> list[str]:
         f.known_after,
         list(spec.main_table.columns),
         {t.name: list(t.columns) for t in spec.auxiliary_tables},
+        frozenset(c for c, column in spec.main_table.columns.items() if column.dtype == "str"),
     )
     return [*spec.main_table.columns, *CLEANED_EXTRA, *produced]
 

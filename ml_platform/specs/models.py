@@ -334,6 +334,7 @@ class PipelineSpec(_Strict):
             [*f.known_after, *([] if self.target.column in f.known_after else [self.target.column])],
             list(self.main_table.columns),
             {t.name: list(t.columns) for t in self.auxiliary_tables},
+            frozenset(c for c, column in self.main_table.columns.items() if column.dtype == "str"),
         )
         have = [*self.main_table.columns, *produced]
         for field in ("categorical", "numeric", "slice_columns"):

@@ -27,11 +27,13 @@ def check_transforms(
     known_after: list[str],
     main_columns: list[str],
     tables: dict[str, list[str]],
+    text_columns: frozenset[str] = frozenset(),
 ) -> tuple[list[str], set[str]]:
     """Columns the transforms produce in order (after ``main_columns``) and the columns known only
     after prediction time. Raises ``ValueError`` naming the transform and field of the first problem:
     an unknown column or table, a name produced twice, a row-level use of a column known only after
-    prediction time (those may only feed lags and rolling windows, which read other rows' past)."""
+    prediction time (those may only feed lags and rolling windows, which read other rows' past), or
+    arithmetic on a text column (``text_columns``: the main table's ``str`` columns)."""
     columns = [*main_columns, *CLEANED_EXTRA]
     late = set(known_after)
     unknown_late = sorted(late - set(main_columns))
@@ -48,6 +50,9 @@ def check_transforms(
                 raise ValueError(f"{where}: needs features.prediction_time (windows end strictly before it)")
         _need(t.row_inputs(), columns, where)
         if isinstance(t, Expression | Bucket):
+            text = sorted(set(t.row_inputs()) & text_columns)
+            if text:
+                raise ValueError(f"{where}: reads text columns {text}; expressions and buckets need numbers")
             if set(t.row_inputs()) & late:  # derived from late values: late too, usable only in windows
                 late |= set(t.outputs())
         else:

@@ -256,6 +256,10 @@ def test_the_example_spec_validates_and_its_columns_are_known_statically() -> No
             r"features\.numeric: \['wx_typo'\] are neither main_table columns",
         ),
         ({"builder": "columns"}, r"transforms are run by builder 'transforms', not 'columns'"),
+        (
+            {"transforms": [{"kind": "bucket", "name": "x", "column": "carrier", "edges": [1]}]},
+            r"features\.transforms\.0 \(bucket\): reads text columns \['carrier'\]; expressions and buckets need numbers",
+        ),
     ],
     ids=[
         "unsafe-expr",
@@ -267,6 +271,7 @@ def test_the_example_spec_validates_and_its_columns_are_known_statically() -> No
         "no-time",
         "typo",
         "builder",
+        "text",
     ],
 )
 def test_spec_errors_name_the_transform_and_the_field(features: dict, message: str) -> None:
