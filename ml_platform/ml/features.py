@@ -24,7 +24,8 @@ class FeatureBuilder:
 
     ``pandas(main, aux, options)`` is required; ``spark(session, main, aux, options)`` is optional and
     must give the same columns and values. ``tables`` are the auxiliary tables it reads (checked
-    against the spec); ``options`` validates the spec's ``features.options``."""
+    against the spec); ``options`` validates the spec's ``features.options``. A builder with
+    ``reads_spec`` also gets the whole ``features`` section as ``options["features"]``."""
 
     name: str
     pandas: PandasBuild
@@ -32,6 +33,7 @@ class FeatureBuilder:
     tables: tuple[str, ...] = ()
     options: type[BaseModel] | None = None
     description: str = ""
+    reads_spec: bool = False
 
     def validated_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         if self.options is None:
@@ -54,6 +56,13 @@ def builder_for(spec: PipelineSpec) -> FeatureBuilder:
     return builder
 
 
+def builder_options(spec: PipelineSpec) -> dict[str, Any]:
+    """The options a spec's builder is called with (validated; plus the spec's ``features``)."""
+    builder = builder_for(spec)
+    options = builder.validated_options(spec.features.options)
+    return {**options, "features": spec.features} if builder.reads_spec else options
+
+
 def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
     """Target per row; NaN where the target is undefined (e.g. a cancelled flight)."""
     raw = main[spec.target.column].astype(float)
@@ -68,9 +77,7 @@ def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
 def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Model columns + slice columns + label + partition, one row per row of ``main``."""
     builder = builder_for(spec)
-    return finish_features(
-        spec, main, builder.pandas(main, aux, builder.validated_options(spec.features.options))
-    )
+    return finish_features(spec, main, builder.pandas(main, aux, builder_options(spec)))
 
 
 def finish_features(spec: PipelineSpec, main: pd.DataFrame, built: pd.DataFrame) -> pd.DataFrame:

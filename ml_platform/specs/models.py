@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ml_platform.specs.monitoring import MonitoringSpec
+from ml_platform.specs.transform_checks import check_transforms
+from ml_platform.specs.transforms import TimeRef, Transform
 
 _NAME = r"^[a-z][a-z0-9_]*$"
 
@@ -133,6 +135,16 @@ class FeaturesSpec(_Strict):
     engine: Literal["pandas", "spark"] | None = Field(
         default=None, description="feature engine; default: the environment's (pandas locally)"
     )
+    transforms: list[Transform] = Field(
+        default_factory=list, description="builder 'transforms': declarative features, in order"
+    )
+    prediction_time: TimeRef | None = Field(
+        default=None, description="when a row is predicted; lags, windows and as-of joins end before it"
+    )
+    known_after: list[str] = Field(
+        default_factory=list,
+        description="main columns known only after prediction time (only windows read them)",
+    )
 
     @property
     def model_columns(self) -> list[str]:
@@ -145,6 +157,8 @@ class FeaturesSpec(_Strict):
         builder = FEATURE_BUILDERS.get(self.builder)
         if builder.options is not None:
             _check_options(builder.options, self.options, "options")
+        if self.transforms and self.builder != "transforms":
+            raise ValueError(f"transforms are run by builder 'transforms', not '{self.builder}'")
         return self
 
 
@@ -316,6 +330,32 @@ class PipelineSpec(_Strict):
                 f"training window ({self.training.window_partitions}) + holdout "
                 f"({self.training.holdout_partitions}) = {needed} partitions, but partitioning has {n_days}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _transforms_fit_tables(self) -> PipelineSpec:
+        """Transforms read known columns and tables; model columns are produced and known in time."""
+        f = self.features
+        if not f.transforms and f.prediction_time is None:
+            return self
+        produced, late = check_transforms(
+            f.transforms,
+            f.prediction_time,
+            [*f.known_after, *([] if self.target.column in f.known_after else [self.target.column])],
+            list(self.main_table.columns),
+            {t.name: list(t.columns) for t in self.auxiliary_tables},
+            frozenset(c for c, column in self.main_table.columns.items() if column.dtype == "str"),
+        )
+        have = [*self.main_table.columns, *produced]
+        for field in ("categorical", "numeric", "slice_columns"):
+            unknown = [c for c in getattr(f, field) if c not in have]
+            if unknown:
+                raise ValueError(
+                    f"features.{field}: {unknown} are neither main_table columns nor transform outputs"
+                )
+        leaking = [c for c in f.model_columns if c in late]
+        if leaking:
+            raise ValueError(f"features: model columns {leaking} are known only after prediction time")
         return self
 
     @property
