@@ -257,6 +257,9 @@ class SensorsSpec(_Strict):
 
     retrain_interval_seconds: int = Field(default=60, ge=1)
     deploy_interval_seconds: int = Field(default=30, ge=1)
+    scoring_interval_seconds: int = Field(
+        default=30, ge=1, description="the automation sensor that scores a day once its features land"
+    )
 
 
 class ScheduleSpec(_Strict):

@@ -79,7 +79,7 @@ def scoring_automation(pipeline: PipelineNames) -> dg.AutomationConditionSensorD
         f"{pipeline.name}_scoring_automation",
         target=dg.AssetSelection.assets(pipeline.predictions_key, pipeline.live_performance_key),
         default_status=dg.DefaultSensorStatus.RUNNING if live else dg.DefaultSensorStatus.STOPPED,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=pipeline.spec.sensors.scoring_interval_seconds,
         description="Scores each day once its features land (and its blocking checks passed), and "
         "computes live performance once its outcomes are in.",
     )
