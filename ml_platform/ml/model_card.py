@@ -37,6 +37,17 @@ def embedded_images(images: Mapping[str, bytes]) -> list[str]:
     return lines
 
 
+def _label_rule(spec: PipelineSpec) -> str:
+    target = spec.target
+    if target.greater_than is not None:
+        return f" (1 when > {target.greater_than})"
+    if target.positive_class is not None:
+        return f" (1 when == {target.positive_class!r})"
+    if target.classes is not None:
+        return f" (classes {target.classes})"
+    return ""
+
+
 def model_card(
     spec: PipelineSpec,
     report: Mapping[str, Any],
@@ -60,10 +71,10 @@ def model_card(
         f"- Training window: {report.get('train_window', '?')} ({report.get('train_rows', '?')} labelled rows)",
         f"- Holdout (time-based, after training): {report['holdout_window']} "
         f"({int(report['metrics']['challenger']['n'])} labelled rows)",
-        f"- Target: `{spec.target.name}` from `{spec.target.column}`",
+        f"- Target: `{spec.target.name}` from `{spec.target.column}`{_label_rule(spec)}",
         "",
         "## Model",
-        f"- Estimator: `{spec.estimator.kind}`, params `{report.get('params', spec.estimator.params)}`",
+        f"- Estimator: `{spec.estimator.label}`, params `{report.get('params', spec.estimator.params)}`",
         f"- Categorical features ({len(feats.categorical)}): "
         + ", ".join(f"`{c}`" for c in feats.categorical),
         f"- Numeric features ({len(feats.numeric)}): " + ", ".join(f"`{c}`" for c in feats.numeric),

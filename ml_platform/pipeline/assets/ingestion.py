@@ -31,17 +31,41 @@ def _fetch_with_progress(
     context: dg.AssetExecutionContext,
     source: DataSource,
     table: TableSpec,
-    date_columns: tuple[str, str, str],
+    date_columns: tuple[str, ...],
+    allow_missing: bool = False,
 ) -> pd.DataFrame:
     """The run's partition range in about ten chunks of days, logging progress after each."""
     days = [dt.date.fromisoformat(k) for k in context.partition_keys]
-    progress = Progress(context.log, f"fetch {table.name}", len(days))
-    parts = []
-    for chunk in chunked(days):
-        part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
-        parts.append(part)
-        progress.advance(len(chunk), len(part))
+    skipped: list[dt.date] = []
+    if allow_missing:
+        listed = set(source.list_deliveries(table.table, date_columns))
+        skipped = [d for d in days if d.isoformat() not in listed]
+        days = [d for d in days if d.isoformat() in listed]
+        if skipped:
+            context.log.warning(
+                f"{table.name}: no delivery for {len(skipped)} day(s) {[d.isoformat() for d in skipped[:5]]}"
+                " (partitioning.missing_days: allow): they have no rows"
+            )
+    progress = Progress(context.log, f"fetch {table.name}", len(days) + len(skipped))
+    parts = [pd.DataFrame({c: pd.Series(dtype=object) for c in [*table.columns, PARTITION_COLUMN]})]
+    for run in _consecutive(days):
+        for chunk in chunked(run):
+            part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
+            parts.append(part)
+            progress.advance(len(chunk), len(part))
+    parts = parts[1:] or parts  # the empty frame only when nothing was delivered
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _consecutive(days: list[dt.date]) -> list[list[dt.date]]:
+    """Runs of consecutive days (a source fetches a range of days at once)."""
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
 
 
 def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
@@ -68,12 +92,23 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
         label = partition_label(context) if partitions else "all"
         try:
             if partitions:
-                frame = _fetch_with_progress(context, source, table, spec.partitioning.date_columns)
+                frame = _fetch_with_progress(
+                    context,
+                    source,
+                    table,
+                    spec.partitioning.day_columns,
+                    allow_missing=spec.partitioning.missing_days == "allow",
+                )
             else:
                 frame = source.fetch_static(table.table)
         except SourceError as exc:
+            hint = (
+                "; a day without a delivery fails the run (partitioning.missing_days: fail)"
+                if "no delivery" in str(exc)
+                else ""
+            )
             raise dg.Failure(
-                description=str(exc),
+                description=str(exc) + hint,
                 metadata={
                     "source": source.uri(table.table),
                     "partitions": label,

@@ -43,7 +43,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         owners=pipeline.owners,
         kinds={"scikitlearn", "mlflow"},
         op_tags=TRAINING_STEP,
-        description=f"A `{spec.estimator.kind}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
+        description=f"A `{spec.estimator.label}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
         f"the {spec.training.window_partitions} partitions before a {spec.training.holdout_partitions}-"
         "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",
     )
@@ -101,7 +101,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             model_name=spec.model_name,
             model=model,
             task=spec.task,
-            params={**params, "estimator": spec.estimator.kind, "features": ",".join(cols)},
+            params={**params, "estimator": spec.estimator.label, "features": ",".join(cols)},
             metrics={f"train_{k}": v for k, v in train_metrics.items()} | {"fit_seconds": fit_seconds},
             tags=tags,
             # read again, now that the fit's memory is free, for the dataset's digest and schema

@@ -26,7 +26,7 @@ def _load(cursor: str | None) -> dict[str, Any]:
 def delivered_days(pipeline: PipelineNames, source: DataSource) -> tuple[dict[str, str], list[str]]:
     """Days every partitioned table has been delivered for → combined fingerprint; plus notes."""
     tables = [t for t in pipeline.tables if t.partitioned]
-    date_columns = pipeline.spec.partitioning.date_columns
+    date_columns = pipeline.spec.partitioning.day_columns
     listings = {t.table: source.list_deliveries(t.table, date_columns) for t in tables}
     days = set.intersection(*(set(days) for days in listings.values())) if listings else set()
     notes = []
