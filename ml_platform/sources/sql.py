@@ -118,7 +118,7 @@ class SqlSource(DaySource):
             frame = pd.read_sql(statement, conn)
         return frame.drop(columns=[self.version_column], errors="ignore") if self.version_column else frame
 
-    def _day_filter(self, day: dt.date, date_columns: tuple[str, str, str]) -> Any:
+    def _day_filter(self, day: dt.date, date_columns: tuple[str, ...]) -> Any:
         import sqlalchemy as sa
 
         if self.time_column:
@@ -127,7 +127,7 @@ class SqlSource(DaySource):
         y, m, d = (sa.column(c) for c in date_columns)  # type: ignore[var-annotated]
         return sa.and_(y == day.year, m == day.month, d == day.day)
 
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         import sqlalchemy as sa
 
         query = (
@@ -140,7 +140,7 @@ class SqlSource(DaySource):
 
         return self._read(sa.select(sa.text("*")).select_from(self._table(table)))
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         import sqlalchemy as sa
 
         if self.time_column:
