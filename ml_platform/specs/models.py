@@ -37,10 +37,12 @@ class RetrySpec(_Strict):
 
 
 class NewDataSensorSpec(_Strict):
-    """The new-data sensor: how often it polls the source and how many runs one tick may request."""
+    """The new-data sensor: how often it polls the source, how many runs one tick may request and
+    how many consecutive pending days one run (a single-run backfill over the range) may take."""
 
     minimum_interval_seconds: int = Field(default=30, ge=1)
     max_runs_per_tick: int = Field(default=25, ge=1)
+    max_days_per_run: int = Field(default=366, ge=1)
 
 
 class SourceSpec(_Strict):
