@@ -15,7 +15,7 @@ export DO_NOT_TRACK ?= true
 $(STAMP): pyproject.toml datasets/flights_delay/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark]" -e datasets/flights_delay
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark,examples]" -e datasets/flights_delay
 	touch $(STAMP)
 
 install: $(STAMP)
