@@ -1,0 +1,203 @@
+"""Writes ``docs/specs.md``, the spec reference, from the pydantic models themselves: every field
+with its type, default, description and an example (the value one of the shipped example specs
+uses, else the field's declared example, else its default). ``python -m devtools.spec_reference``
+rewrites the file; a test checks the committed one equals what this generates."""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from ml_platform.specs import models
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "docs" / "specs.md"
+EXAMPLE_SPECS = ("datasets/seattle_weather/seattle_weather.yaml",)
+
+# Examples for fields neither example spec sets (kept here so every field shows one).
+EXAMPLES: dict[tuple[str, str], Any] = {
+    ("TimeSpec", "parts"): ["year", "month", "day"],
+    ("PartitioningSpec", "date_columns"): ["year", "month", "day"],
+    ("PartitioningSpec", "missing_days"): "allow",
+    ("PartitioningSpec", "empty_days"): "allow",
+    ("TargetSpec", "greater_than"): 15,
+    ("TargetSpec", "classes"): ["no", "yes"],
+    ("TargetSpec", "missing"): "drop",
+    ("EstimatorSpec", "kind"): "hist_gradient_boosting",
+    ("FeaturesSpec", "categorical"): ["carrier", "origin"],
+    ("FeaturesSpec", "slice_columns"): ["origin"],
+    ("FeaturesSpec", "options"): {"lead_minutes": 0},
+    ("FeaturesSpec", "engine"): "spark",
+    ("TableSpec", "partitioned"): False,
+    ("ColumnSpec", "nullable"): True,
+    ("ColumnSpec", "le"): 50,
+    ("ColumnSpec", "isin"): [0, 1],
+    ("GateSpec", "max_value"): 0.45,
+    ("TrainingSpec", "as_of"): "2013-12-31",
+    ("PipelineSpec", "auxiliary_tables"): [{"name": "planes", "table": "planes", "partitioned": False}],
+}
+ORDER = (
+    "PipelineSpec",
+    "SourceSpec",
+    "RetrySpec",
+    "NewDataSensorSpec",
+    "PartitioningSpec",
+    "TimeSpec",
+    "TableSpec",
+    "ColumnSpec",
+    "TargetSpec",
+    "FeaturesSpec",
+    "EstimatorSpec",
+    "TrainingSpec",
+    "EvaluationSpec",
+    "GateSpec",
+    "ScheduleSpec",
+)
+# where each model sits in a spec (the example values are read from there)
+PATHS: dict[str, tuple[str, ...]] = {
+    "PipelineSpec": (),
+    "SourceSpec": ("source",),
+    "RetrySpec": ("source", "retry"),
+    "NewDataSensorSpec": ("source", "sensor"),
+    "PartitioningSpec": ("partitioning",),
+    "TimeSpec": ("partitioning", "time"),
+    "TableSpec": ("main_table",),
+    "ColumnSpec": ("main_table", "columns", "precipitation"),
+    "TargetSpec": ("target",),
+    "FeaturesSpec": ("features",),
+    "EstimatorSpec": ("estimator",),
+    "TrainingSpec": ("training",),
+    "EvaluationSpec": ("evaluation",),
+    "GateSpec": ("gate",),
+    "ScheduleSpec": ("schedules",),
+}
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " \\| ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_type_name(a) for a in args)
+    if origin is not None:
+        inner = ", ".join(_type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if annotation is type(None):
+        return "null"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "**required**"
+    if info.default_factory is not None:
+        return f"`{_inline(info.default_factory())}`"  # type: ignore[call-arg]
+    if info.default is PydanticUndefined:
+        return ""
+    if isinstance(info.default, BaseModel):
+        return "(its defaults)"
+    return f"`{_inline(info.default)}`"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _inline(value: Any) -> str:
+    value = _plain(value)
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+
+
+def _example_specs() -> list[dict[str, Any]]:
+    from flights_delay import SPEC_DIR
+
+    files = [REPO / p for p in EXAMPLE_SPECS] + [Path(SPEC_DIR) / "flights_delay.yaml"]
+    return [yaml.safe_load(f.read_text()) for f in files]
+
+
+def _lookup(spec: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = spec
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _example(model: str, name: str, info: FieldInfo, specs: list[dict[str, Any]]) -> Any:
+    key = info.alias or name
+    for spec in specs:
+        found = _lookup(spec, (*PATHS[model], key))
+        if found is not None and found != {} and found != []:
+            return found
+    if (model, name) in EXAMPLES:
+        return EXAMPLES[(model, name)]
+    if not info.is_required() and info.default not in (None, PydanticUndefined):
+        return info.default
+    raise ValueError(f"{model}.{name}: no example (add one to devtools/spec_reference.py EXAMPLES)")
+
+
+def _snippet(key: str, value: Any) -> str:
+    if isinstance(value, dict) and any(isinstance(v, dict | list) for v in value.values()):
+        value = {k: value[k] for k in list(value)[:3]}  # a long mapping (columns): its first entries
+    text = _inline({key: value})
+    return text if len(text) <= 90 else text[:87] + "…"
+
+
+def render() -> str:
+    specs = _example_specs()
+    lines = [
+        "# Spec reference",
+        "",
+        "<!-- generated by `python -m devtools.spec_reference` from ml_platform/specs/models.py; "
+        "do not edit by hand (a test compares) -->",
+        "",
+        "A pipeline is one YAML file validated into `PipelineSpec`. `ml-platform validate --spec FILE` "
+        "checks it (and the cross-field rules: target vs task and schema, time columns, feature names "
+        "against what the builder produces, estimator params against the estimator's signature) "
+        "before anything runs; every error names the file and the field. Examples are taken from "
+        "`datasets/seattle_weather/seattle_weather.yaml` and the flights plugin's spec.",
+        "",
+    ]
+    for name in ORDER:
+        model: type[BaseModel] = getattr(models, name)
+        where = ".".join(PATHS[name]) or "(top level)"
+        doc = " ".join((model.__doc__ or "").split())
+        lines += [f"## {name}", "", f"At `{where}`. {doc}".rstrip(), ""]
+        lines += ["| field | type | default | description | example |", "|---|---|---|---|---|"]
+        for field, info in model.model_fields.items():
+            key = info.alias or field
+            description = " ".join((info.description or "").split()).replace("|", "\\|")
+            example = _snippet(key, _example(name, field, info, specs)).replace("|", "\\|")
+            lines.append(
+                f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {description} | `{example}` |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    OUT.write_text(render())
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
