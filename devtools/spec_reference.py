@@ -44,6 +44,59 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("TrainingSpec", "as_of"): "2013-12-31",
     ("PipelineSpec", "auxiliary_tables"): [{"name": "planes", "table": "planes", "partitioned": False}],
 }
+# Descriptions of fields whose model declares none (a field renamed or removed fails generation).
+DESCRIPTIONS: dict[tuple[str, str], str] = {
+    ("PipelineSpec", "name"): "pipeline name: prefixes every asset key, the registered model's name",
+    ("PipelineSpec", "description"): "what the model predicts (shown in the model card)",
+    ("PipelineSpec", "owners"): "Dagster asset owners (``team:…`` or e-mail addresses)",
+    ("PipelineSpec", "task"): "classification (a binary label) or regression",
+    ("PipelineSpec", "source"): "where raw tables come from",
+    ("PipelineSpec", "partitioning"): "the days and how a row's day is found",
+    ("PipelineSpec", "main_table"): "the fact table: one feature row (and label) per row",
+    ("PipelineSpec", "auxiliary_tables"): "lookup tables a feature builder joins",
+    ("PipelineSpec", "target"): "the label",
+    ("PipelineSpec", "features"): "the model's inputs",
+    ("PipelineSpec", "estimator"): "the model class and its params",
+    ("PipelineSpec", "training"): "the time split",
+    ("PipelineSpec", "evaluation"): "holdout scoring",
+    ("PipelineSpec", "gate"): "when a challenger may replace the champion",
+    ("PipelineSpec", "schedules"): "cron schedules of ingestion and retraining",
+    ("SourceSpec", "options"): "the kind's options (validated by the kind; see docs/sources.md)",
+    ("SourceSpec", "retry"): "retries of transient faults",
+    ("SourceSpec", "sensor"): "the new-data sensor's polling",
+    ("RetrySpec", "max_retries"): "extra attempts after the first",
+    ("RetrySpec", "base_delay_seconds"): "first backoff delay",
+    ("RetrySpec", "max_delay_seconds"): "cap of one delay",
+    ("RetrySpec", "jitter"): "random share taken off each delay (0: none, 1: full jitter)",
+    ("NewDataSensorSpec", "minimum_interval_seconds"): "seconds between two evaluations",
+    ("NewDataSensorSpec", "max_runs_per_tick"): "run requests one evaluation may make",
+    ("NewDataSensorSpec", "max_days_per_run"): "consecutive pending days one ingest run (a range) takes",
+    ("PartitioningSpec", "start"): "first day",
+    ("TableSpec", "name"): "the table's name in asset keys and feature builders",
+    ("TableSpec", "partitioned"): "delivered per day (true) or whole (a lookup)",
+    ("TableSpec", "columns"): "column name → its type and checks; other delivered columns are dropped",
+    ("TableSpec", "primary_key"): "columns unique per row (a second row with other values is quarantined)",
+    ("ColumnSpec", "nullable"): "missing values allowed",
+    ("ColumnSpec", "ge"): "lowest allowed value",
+    ("ColumnSpec", "le"): "highest allowed value",
+    ("TargetSpec", "column"): "the main table's column the label comes from",
+    ("TargetSpec", "name"): "the label's name in the features table",
+    ("FeaturesSpec", "categorical"): "columns encoded as categories",
+    ("FeaturesSpec", "numeric"): "columns used as numbers",
+    ("FeaturesSpec", "slice_columns"): "columns the evaluation breaks metrics down by",
+    ("FeaturesSpec", "options"): "the builder's options (validated by the builder)",
+    ("TrainingSpec", "window_partitions"): "training days, right before the holdout",
+    ("TrainingSpec", "holdout_partitions"): "holdout days, ending at as_of",
+    ("EvaluationSpec", "decision_threshold"): "score above which a row counts as positive (precision/recall)",
+    ("EvaluationSpec", "bootstrap_samples"): "resamples for the 95% intervals (0: none)",
+    ("EvaluationSpec", "smoke_sample_rows"): "holdout rows the deployed model must score before it serves",
+    ("GateSpec", "metric"): "the holdout metric the gate compares",
+    ("GateSpec", "min_value"): "higher-is-better metrics: the bar",
+    ("GateSpec", "max_value"): "lower-is-better metrics: the bar",
+    ("GateSpec", "min_improvement"): "how much a challenger must beat the champion by, on the same holdout",
+    ("ScheduleSpec", "ingest_cron"): "when the daily ingest runs",
+    ("ScheduleSpec", "retrain_cron"): "when the weekly retrain runs",
+}
 ORDER = (
     "PipelineSpec",
     "SourceSpec",
@@ -122,7 +175,7 @@ def _plain(value: Any) -> Any:
 
 def _inline(value: Any) -> str:
     value = _plain(value)
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False, allow_unicode=True).strip().removesuffix("...").strip()
 
 
 def _example_specs() -> list[dict[str, Any]]:
@@ -158,11 +211,15 @@ def _snippet(key: str, value: Any) -> str:
     if isinstance(value, dict) and any(isinstance(v, dict | list) for v in value.values()):
         value = {k: value[k] for k in list(value)[:3]}  # a long mapping (columns): its first entries
     text = _inline({key: value})
+    text = text[1:-1] if text.startswith("{") and text.endswith("}") else text
     return text if len(text) <= 90 else text[:87] + "…"
 
 
 def render() -> str:
     specs = _example_specs()
+    stale = [k for k in [*DESCRIPTIONS, *EXAMPLES] if k[1] not in getattr(models, k[0]).model_fields]
+    if stale:
+        raise ValueError(f"descriptions/examples of fields that no longer exist: {stale}")
     lines = [
         "# Spec reference",
         "",
@@ -184,7 +241,10 @@ def render() -> str:
         lines += ["| field | type | default | description | example |", "|---|---|---|---|---|"]
         for field, info in model.model_fields.items():
             key = info.alias or field
-            description = " ".join((info.description or "").split()).replace("|", "\\|")
+            described = info.description or DESCRIPTIONS.get((name, field))
+            if not described:
+                raise ValueError(f"{name}.{field}: no description (add one to the model or DESCRIPTIONS)")
+            description = " ".join(described.split()).replace("|", "\\|")
             example = _snippet(key, _example(name, field, info, specs)).replace("|", "\\|")
             lines.append(
                 f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {description} | `{example}` |"
