@@ -40,7 +40,9 @@ def baselines() -> tuple[dict[str, float], tuple[int, int]]:
     out = {}
     for name, model in models.items():
         model.fit(train[FEATURES], train["weather"] == "sun")
-        out[name] = float(roc_auc_score(holdout["weather"] == "sun", model.predict_proba(holdout[FEATURES])[:, 1]))
+        out[name] = float(
+            roc_auc_score(holdout["weather"] == "sun", model.predict_proba(holdout[FEATURES])[:, 1])
+        )
     return out, (len(train), len(holdout))
 
 

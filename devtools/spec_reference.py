@@ -175,7 +175,12 @@ def _plain(value: Any) -> Any:
 
 def _inline(value: Any) -> str:
     value = _plain(value)
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False, allow_unicode=True).strip().removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False, allow_unicode=True)
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def _example_specs() -> list[dict[str, Any]]:

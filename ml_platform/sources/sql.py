@@ -118,11 +118,17 @@ class SqlSource(DaySource):
             frame = pd.read_sql(statement, conn)
         return frame.drop(columns=[self.version_column], errors="ignore") if self.version_column else frame
 
+    def _time_column(self, date_columns: tuple[str, ...]) -> str | None:
+        """The option, else the spec's one time column (ISO text or a timestamp; days are compared
+        as in the database, so a custom format or a timezone needs ``time_column`` views)."""
+        return self.time_column or (date_columns[0] if len(date_columns) == 1 else None)
+
     def _day_filter(self, day: dt.date, date_columns: tuple[str, ...]) -> Any:
         import sqlalchemy as sa
 
-        if self.time_column:
-            col: Any = sa.column(self.time_column)
+        time_column = self._time_column(date_columns)
+        if time_column:
+            col: Any = sa.column(time_column)
             return sa.and_(col >= day.isoformat(), col < (day + dt.timedelta(days=1)).isoformat())
         y, m, d = (sa.column(c) for c in date_columns)  # type: ignore[var-annotated]
         return sa.and_(y == day.year, m == day.month, d == day.day)
@@ -143,8 +149,9 @@ class SqlSource(DaySource):
     def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         import sqlalchemy as sa
 
-        if self.time_column:
-            keys: list[Any] = [sa.func.date(sa.column(self.time_column)).label("d")]
+        time_column = self._time_column(date_columns)
+        if time_column:
+            keys: list[Any] = [sa.func.date(sa.column(time_column)).label("d")]
         else:
             keys = [sa.column(c) for c in date_columns]
         version = sa.func.max(sa.column(self.version_column)) if self.version_column else sa.literal("")
@@ -162,7 +169,7 @@ class SqlSource(DaySource):
             try:
                 day = (
                     dt.date.fromisoformat(str(parts[0])[:10])
-                    if self.time_column
+                    if time_column
                     else dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
                 )
             except (TypeError, ValueError):
