@@ -67,7 +67,7 @@ def model_card(
         spec.description.strip() if spec.description else f"{spec.task} model for `{spec.target.name}`.",
         "",
         "## Data",
-        f"- Pipeline `{spec.name}`, source `{spec.source.kind}`, daily partitions",
+        f"- Pipeline `{spec.name}`, source `{spec.source.kind}`, {spec.partitioning.granularity} partitions",
         f"- Training window: {report.get('train_window', '?')} ({report.get('train_rows', '?')} labelled rows)",
         f"- Holdout (time-based, after training): {report['holdout_window']} "
         f"({int(report['metrics']['challenger']['n'])} labelled rows)",

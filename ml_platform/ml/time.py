@@ -1,8 +1,10 @@
 """A row's time and day from the spec's ``partitioning.time``: a date or datetime column (ISO 8601
 or a strftime ``format``; naive or tz-aware, converted to the local ``timezone``) or year/month/day
-parts; the wrong-day check against the delivery's ``_partition``."""
+parts; partition keys per granularity (daily, hourly, weekly); the wrong-day check against the delivery's ``_partition``."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -10,6 +12,8 @@ import pandas as pd
 from ml_platform.specs.models import ColumnSpec, TimeSpec
 
 _AWARE = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+# the delivery day of a row, kept beside ``_partition`` when partitions are hours or weeks
+DAY_COLUMN = "_day"
 
 
 def parse_times(values: pd.Series, time: TimeSpec) -> pd.Series:
@@ -56,8 +60,9 @@ def row_times(frame: pd.DataFrame, time: TimeSpec) -> pd.Series:
 def wrong_day(typed: pd.DataFrame, time: TimeSpec, partition_column: str) -> dict[int, str]:
     """Row position → reason, for rows whose local day is not the day of the delivery they came in."""
     day = row_times(typed, time).dt.strftime("%Y-%m-%d")
-    delivered = typed[partition_column].astype(str).str[:10]
-    wrong = day.notna() & typed[partition_column].notna() & (day != delivered)
+    column = DAY_COLUMN if DAY_COLUMN in typed else partition_column
+    delivered = typed[column].astype(str).str[:10]
+    wrong = day.notna() & typed[column].notna() & (day != delivered)
     label = "/".join(time.parts) if time.parts is not None else str(time.column)
     zone = f" ({time.timezone})" if time.timezone else ""
     return {
@@ -75,3 +80,62 @@ def coerce(values: pd.Series, col: ColumnSpec, time: TimeSpec) -> pd.Series:
         text = values.astype(object).where(values.isna(), values.astype(str))
         return text.where(parsed.notna(), np.nan)
     return parsed.dt.normalize() if col.dtype == "date" else parsed
+
+
+GRANULARITIES = ("daily", "hourly", "weekly")
+
+
+def partition_keys(times: pd.Series, granularity: str) -> pd.Series:
+    """Dagster partition keys of local times: ``YYYY-MM-DD`` (daily; weekly: the week's Monday) or
+    ``YYYY-MM-DD-HH:MM`` (hourly); NaN where the time is unknown."""
+    if granularity == "hourly":
+        return times.dt.floor("h").dt.strftime("%Y-%m-%d-%H:%M")
+    if granularity == "weekly":
+        monday = times.dt.normalize() - pd.to_timedelta(times.dt.weekday, unit="D")
+        return monday.dt.strftime("%Y-%m-%d")
+    return times.dt.strftime("%Y-%m-%d")
+
+
+def days_of_keys(keys: list[str], granularity: str) -> list[dt.date]:
+    """The delivery days partition ``keys`` cover, in order (a week: its seven days; an hour: its day)."""
+    days: dict[dt.date, None] = {}
+    for key in keys:
+        first = dt.date.fromisoformat(key[:10])
+        for offset in range(7 if granularity == "weekly" else 1):
+            days[first + dt.timedelta(days=offset)] = None
+    return list(days)
+
+
+def keys_of_days(days: list[str], keys: list[str], granularity: str) -> dict[str, list[str]]:
+    """Delivery day → the partition keys (of ``keys``) it holds rows for."""
+    by_day: dict[str, list[str]] = {}
+    for key in keys:
+        for day in days_of_keys([key], granularity):
+            by_day.setdefault(day.isoformat(), []).append(key)
+    return {d: by_day.get(d, []) for d in days}
+
+
+def assign_partition_keys(
+    frame: pd.DataFrame, time: TimeSpec, granularity: str, partition_column: str
+) -> pd.DataFrame:
+    """Rows delivered per day (``partition_column`` = the day) keyed by hour or week: the delivery
+    day moves to ``_day`` and ``partition_column`` becomes the row's partition key. A row whose time
+    is unreadable or names another day keeps its delivery day's first key, so cleaning quarantines
+    it in this run (the wrong-day check reads ``_day``)."""
+    out = frame.copy()
+    out[DAY_COLUMN] = out[partition_column].astype(str)
+    if time.parts is not None:
+        times = pd.to_datetime(
+            {
+                n: pd.to_numeric(out[c], errors="coerce")
+                for n, c in zip(("year", "month", "day"), time.parts, strict=True)
+            },
+            errors="coerce",
+        )
+    else:
+        times = parse_times(out[str(time.column)], time)
+    own = partition_keys(times, granularity)
+    fallback = partition_keys(pd.to_datetime(out[DAY_COLUMN]), granularity)
+    same_day = times.dt.strftime("%Y-%m-%d") == out[DAY_COLUMN]
+    out[partition_column] = own.where(same_day & own.notna(), fallback)
+    return out

@@ -73,7 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(
             f"ok: {spec.name}: {spec.task}, target '{spec.target.column}', "
             f"{len(spec.features.model_columns)} features, estimator {spec.estimator.label}, "
-            f"{(spec.partitioning.end - spec.partitioning.start).days + 1} daily partitions"
+            f"{spec.partitioning.n_partitions} {spec.partitioning.granularity} partitions"
         )
     print(f"{len(specs)} spec(s) valid; definitions build ({jobs} jobs)")
     return 0

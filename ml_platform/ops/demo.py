@@ -37,6 +37,8 @@ def short_range_overrides(base_spec: PipelineSpec, start: str | None, end: str |
     if not start and not end:
         return {}
     base = base_spec.partitioning
+    if base.granularity != "daily":
+        raise ValueError(f"demo --start/--end shorten daily specs; '{base_spec.name}' is {base.granularity}")
     first = dt.date.fromisoformat(start) if start else base.start
     last = dt.date.fromisoformat(end) if end else base.end
     days = (last - first).days + 1
@@ -73,8 +75,7 @@ def run_demo(
     defs = build_definitions([spec], env)
     pipeline = PipelineNames(spec)
     life = Lifecycle(defs, instance, pipeline, log_level="CRITICAL")
-    start = start or spec.partitioning.start.isoformat()
-    end = end or spec.partitioning.end.isoformat()
+    start, end = pipeline.partition_keys[0], pipeline.partition_keys[-1]  # days, hours or weeks
 
     t = _step(f"ingest + clean + features for {start}..{end} (one single-run backfill)")
     ingest = life.ingest(start, end)

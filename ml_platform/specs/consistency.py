@@ -78,6 +78,12 @@ def check_time(spec: PipelineSpec) -> None:
             f"partitioning.time.column '{time.column}' is {cols[time.column].dtype}: "
             "it must be a date, datetime or str column"
         )
+    if spec.partitioning.granularity == "hourly" and (
+        time.column is None or cols[time.column].dtype == "date"
+    ):
+        raise ValueError(
+            "partitioning.granularity hourly needs partitioning.time.column to be a datetime (or str) column"
+        )
     if time.parts is not None:
         bad = [c for c in time.parts if cols[c].dtype != "int"]
         if bad:

@@ -146,10 +146,16 @@ class TimeSpec(_Strict):
 
 
 class PartitioningSpec(_Strict):
-    """Daily partitions; a row's day comes from ``time`` (default: year/month/day columns)."""
+    """Daily (default), hourly or weekly partitions; a row's day comes from ``time`` (default:
+    year/month/day columns)."""
 
     start: dt.date
     end: dt.date = Field(description="last day, inclusive")
+    granularity: Literal["daily", "hourly", "weekly"] = Field(
+        default="daily",
+        description="partition by day, hour (local hours of ``time.column``) or week (from Monday); "
+        "deliveries stay one per day",
+    )
     time: TimeSpec | None = Field(default=None, description="the time of a row (default: year/month/day)")
     date_columns: tuple[str, str, str] | None = Field(
         default=None, description="shorthand for ``time: {parts: [...]}``"
@@ -178,6 +184,16 @@ class PartitioningSpec(_Strict):
         if self.time is not None:
             return self.time
         return TimeSpec(parts=self.date_columns or ("year", "month", "day"))
+
+    @property
+    def n_partitions(self) -> int:
+        days = (self.end - self.start).days + 1
+        if self.granularity == "hourly":
+            return days * 24
+        if self.granularity == "weekly":
+            first = self.start - dt.timedelta(days=self.start.weekday())
+            return (self.end - first).days // 7 + 1
+        return days
 
     @property
     def day_columns(self) -> tuple[str, ...]:
@@ -368,12 +384,14 @@ class PipelineSpec(_Strict):
         classification_metrics = {"roc_auc", "log_loss", "brier"}
         if (self.gate.metric in classification_metrics) != (self.task == "classification"):
             raise ValueError(f"gate.metric '{self.gate.metric}' does not fit task '{self.task}'")
-        n_days = (self.partitioning.end - self.partitioning.start).days + 1
+        n_partitions = self.partitioning.n_partitions
         needed = self.training.window_partitions + self.training.holdout_partitions
-        if needed > n_days:
+        if needed > n_partitions:
             raise ValueError(
                 f"training window ({self.training.window_partitions}) + holdout "
-                f"({self.training.holdout_partitions}) = {needed} partitions, but partitioning has {n_days}"
+                f"({self.training.holdout_partitions}) = {needed} partitions, but partitioning has "
+                f"{n_partitions}"
+                + (f" ({self.partitioning.granularity})" if self.partitioning.granularity != "daily" else "")
             )
         return self
 

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.time import assign_partition_keys, days_of_keys
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
     ROW_COUNT,
@@ -19,7 +20,7 @@ from ml_platform.pipeline.assets.progress import Progress, chunked
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import SOURCE_COLUMN, DataSource
 from ml_platform.sources.retry import SourceError, TransientSourceError
-from ml_platform.specs.models import TableSpec
+from ml_platform.specs.models import PartitioningSpec, TableSpec
 
 
 def _content_hash(frame: pd.DataFrame) -> str:
@@ -33,9 +34,14 @@ def _fetch_with_progress(
     table: TableSpec,
     date_columns: tuple[str, ...],
     allow_missing: bool = False,
+    partitioning: PartitioningSpec | None = None,
 ) -> pd.DataFrame:
-    """The run's partition range in about ten chunks of days, logging progress after each."""
-    days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    """The run's partition range in about ten chunks of days, logging progress after each; hourly
+    or weekly partitions fetch the days they cover and key each row by its own hour or week."""
+    granularity = partitioning.granularity if partitioning is not None else "daily"
+    days = days_of_keys(list(context.partition_keys), granularity)
+    if partitioning is not None:
+        days = [d for d in days if partitioning.start <= d <= partitioning.end]
     skipped: list[dt.date] = []
     if allow_missing:
         listed = set(source.list_deliveries(table.table, date_columns))
@@ -54,7 +60,11 @@ def _fetch_with_progress(
             parts.append(part)
             progress.advance(len(chunk), len(part))
     parts = parts[1:] or parts  # the empty frame only when nothing was delivered
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if granularity == "daily" or partitioning is None:
+        return frame
+    keyed = assign_partition_keys(frame, partitioning.time_spec, granularity, PARTITION_COLUMN)
+    return keyed[keyed[PARTITION_COLUMN].isin(set(context.partition_keys))].reset_index(drop=True)
 
 
 def _consecutive(days: list[dt.date]) -> list[list[dt.date]]:
@@ -98,6 +108,7 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
                     table,
                     spec.partitioning.day_columns,
                     allow_missing=spec.partitioning.missing_days == "allow",
+                    partitioning=spec.partitioning,
                 )
             else:
                 frame = source.fetch_static(table.table)

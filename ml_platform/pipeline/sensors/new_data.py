@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ml_platform.ml.time import keys_of_days
 from ml_platform.pipeline.jobs import PipelineJobs
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import DataSource, fingerprint, source_class
@@ -65,6 +66,20 @@ def _lookups_first(
         "failed: re-run the lookups job" if run.status == dg.DagsterRunStatus.FAILURE else run.status.value
     )
     return dg.SkipReason(f"lookup table(s) {missing} not materialized yet; lookups run {run.run_id} {state}")
+
+
+def key_fingerprints(delivered: dict[str, str], by_day: dict[str, list[str]]) -> dict[str, str]:
+    """Partition key → fingerprint of the deliveries of the days it covers (daily: the day's own)."""
+    days_of: dict[str, list[str]] = {}
+    for day, covering in by_day.items():
+        for key in covering:
+            days_of.setdefault(key, []).append(day)
+    return {
+        key: delivered[days[0]]
+        if len(days) == 1
+        else fingerprint(*(f"{d}={delivered[d]}" for d in sorted(days)))
+        for key, days in days_of.items()
+    }
 
 
 def pending_ranges(changed: list[str], keys: list[str], max_days: int) -> list[list[str]]:
@@ -143,10 +158,11 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
             return dg.SkipReason(
                 f"no complete day delivered yet at {where}" + (f"; {'; '.join(notes)}" if notes else "")
             )
-        partitions = set(pipeline.partitions_def.get_partition_keys())
-        outside = [d for d in delivered if d not in partitions]
-        keys = pipeline.partition_keys
-        changed = [d for d in keys if d in delivered and seen.get(d) != delivered[d]]
+        n_days, keys = len(delivered), pipeline.partition_keys
+        by_day = keys_of_days(list(delivered), keys, spec.partitioning.granularity)
+        outside = [d for d, covering in by_day.items() if not covering]
+        delivered = key_fingerprints(delivered, by_day)  # per partition key (a day, an hour, a week)
+        changed = [k for k in keys if k in delivered and seen.get(k) != delivered[k]]
         ranges = pending_ranges(changed, keys, settings.max_days_per_run)[: settings.max_runs_per_tick]
         todo = [d for days in ranges for d in days]
         for days in ranges:
@@ -157,9 +173,7 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
             notes.append(f"{len(changed) - len(todo)} more day(s) left for the next tick")
         new_cursor = json.dumps({"days": {**seen, **{d: delivered[d] for d in todo}}}, sort_keys=True)
         if not requests:
-            reason = (
-                f"{len(delivered)} day(s) delivered at {where}, none new or re-delivered since the cursor"
-            )
+            reason = f"{n_days} day(s) delivered at {where}, none new or re-delivered since the cursor"
             return dg.SensorResult(skip_reason="; ".join([reason, *notes]), cursor=new_cursor)
         for note in notes:
             context.log.info(note)
