@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ def where(state: StackState) -> str:
         ("Dagster instance", f"{state.dagster_home / 'dagster.yaml'} → {state.pg_url(state.dagster_db)}"),
         ("MLflow server (UI + API)", f"{state.url('mlflow')} → {state.pg_url(state.mlflow_db)}"),
         ("MLflow artifacts", f"s3://{stack.BUCKET}/mlartifacts"),
+        ("Model endpoint (champion)", f"{state.url('serve')}  (bearer token in {state.dir / 'state.json'})"),
         ("S3 (moto server)", f"{state.url('moto')}  bucket s3://{stack.BUCKET}"),
         ("Asset storage", f"s3://{stack.BUCKET}/ml_platform/storage"),
         ("Spec used", str(state.dir / "specs")),
@@ -71,7 +73,8 @@ def up(
     began = time.monotonic()
     state = StackState(state_dir=str(directory), engine=engine, train_executor=train_executor)
     state.dir.mkdir(parents=True, exist_ok=True)
-    state.ports = {s: stack.free_port() for s in ("moto", "mlflow", "webserver")}
+    state.ports = {s: stack.free_port() for s in ("moto", "mlflow", "webserver", "serve")}
+    state.serve_token = secrets.token_urlsafe(24)
     stack.create_databases(state)
     state.save()  # from here on, `down` can clean up whatever happens next
     write_spec(state, start, end, overrides)

@@ -26,7 +26,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "ml-platform"
 AWS = {"AWS_ACCESS_KEY_ID": "prodlike", "AWS_SECRET_ACCESS_KEY": "prodlike", "AWS_REGION": "us-east-1"}
-SERVICES = ("moto", "mlflow", "webserver", "daemon")
+SERVICES = ("moto", "mlflow", "webserver", "daemon", "serve")
 
 
 def free_port() -> int:
@@ -48,6 +48,7 @@ class StackState:
     ports: dict[str, int] = field(default_factory=dict)
     engine: str = "spark"
     train_executor: str = "multiprocess"  # no cluster: steps as local processes
+    serve_token: str = ""  # the endpoint's bearer token (this stack's own, in its state file)
 
     @property
     def dir(self) -> Path:
@@ -86,6 +87,7 @@ class StackState:
             "ML_PLATFORM_HOME": str(self.dir / "home"),
             "ML_PLATFORM_SPEC_DIR": str(self.dir / "specs"),
             "MLFLOW_TRACKING_URI": self.url("mlflow"),
+            "ML_PLATFORM_DEPLOY_LOCK_URL": self.pg_url(self.dagster_db),
             "ML_PLATFORM_MLFLOW_UI_URL": self.url("mlflow"),
             "ML_PLATFORM_DAGSTER_UI_URL": self.url("webserver"),
             "ML_PLATFORM_S3_BUCKET": BUCKET,
@@ -142,6 +144,11 @@ def command(state: StackState, service: str) -> list[str]:
             *("--backend-store-uri", state.pg_url(state.mlflow_db)),
             *("--artifacts-destination", f"s3://{BUCKET}/mlartifacts"),
         ]
+    if service == "serve":
+        return [
+            *(_bin("ml-platform"), "serve", "--host", "127.0.0.1", "--port", port),
+            *("--token-env", "ML_PLATFORM_SERVE_TOKEN", "--poll-seconds", "2"),
+        ]
     workspace = str(REPO / "workspace.yaml")
     if service == "webserver":
         return [_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", port, "-w", workspace]
@@ -153,6 +160,8 @@ def _env_for(state: StackState, service: str) -> dict[str, str]:
     if service == "mlflow":
         env["MLFLOW_S3_ENDPOINT_URL"] = state.url("moto")
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no server-side jobs (GenAI scorers) here
+    if service == "serve":
+        env["ML_PLATFORM_SERVE_TOKEN"] = state.serve_token
     return env
 
 
@@ -192,6 +201,7 @@ MARKERS = {
     "mlflow": "mlflow",
     "webserver": "dagster-webserver",
     "daemon": "dagster-daemon",
+    "serve": "ml-platform",
 }
 
 

@@ -18,6 +18,8 @@ SPARK_MASTER                    ``spark.master`` (``local[2]``)
 ML_PLATFORM_TRAIN_EXECUTOR      ``k8s`` | ``multiprocess`` | ``in_process`` (``k8s``)
 ML_PLATFORM_SCHEDULES           ``on`` | ``off``: schedules start running (``on``)
 ML_PLATFORM_MLFLOW_UI_URL / ML_PLATFORM_DAGSTER_UI_URL   links in metadata and MLflow tags
+ML_PLATFORM_DEPLOY_LOCK_URL     SQLAlchemy URL of the deploy lock table, e.g. Dagster's Postgres
+                                (required in practice: an http:// tracking server has no SQL database)
 ==============================  ===========================================================
 """
 
@@ -60,6 +62,7 @@ class ProductionEnvironment(Environment):
     s3_prefix: str = "ml_platform/storage"
     s3_options: tuple[tuple[str, str], ...] = ()  # S3Resource field → EnvVar, only those set
     executor: Executor = "k8s"
+    deploy_lock_url: str | None = None  # SQLAlchemy URL (EnvVar) where deploys of a model are serialized
 
     @property
     def mlflow_tracking_uri(self) -> str:
@@ -71,6 +74,7 @@ class ProductionEnvironment(Environment):
             tracking_uri=self.mlflow_tracking_uri,
             ui_url=self.mlflow_ui_url,
             dagster_ui_url=self.dagster_ui_url,
+            lock_url=_value(self.deploy_lock_url),
         )
 
     def s3(self) -> S3Resource:
@@ -83,7 +87,10 @@ class ProductionEnvironment(Environment):
             io_manager=S3ParquetIOManager(s3=s3, bucket=self.s3_bucket, prefix=self.s3_prefix),
             json_io_manager=S3JsonIOManager(s3=s3, bucket=self.s3_bucket, prefix=self.s3_prefix),
             mlflow=MlflowRegistry(
-                tracking_uri=self.tracking_uri, ui_url=self.mlflow_ui_url, dagster_ui_url=self.dagster_ui_url
+                tracking_uri=self.tracking_uri,
+                ui_url=self.mlflow_ui_url,
+                dagster_ui_url=self.dagster_ui_url,
+                lock_url=self.deploy_lock_url,
             ),
         )
         return resources
@@ -124,5 +131,8 @@ def production_environment(home: str | Path, environ: Mapping[str, str]) -> Prod
         if environ.get("ML_PLATFORM_S3_PREFIX")
         else "ml_platform/storage",
         s3_options=s3_options,
+        deploy_lock_url=dg.EnvVar("ML_PLATFORM_DEPLOY_LOCK_URL")
+        if environ.get("ML_PLATFORM_DEPLOY_LOCK_URL")
+        else None,
         executor=_choice(environ, "ML_PLATFORM_TRAIN_EXECUTOR", "k8s", ("k8s", "multiprocess", "in_process")),  # type: ignore[arg-type]
     )

@@ -10,7 +10,16 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from ml_platform.faults import fault_point
+
 SCHEMA_SAMPLE_ROWS = 10_000
+#: MLflow 3's UI opens in its GenAI view (no model registry in the navigation) unless the page's
+#: ``workflowType`` query parameter says otherwise; every link we generate lands in the classic view.
+ML_VIEW_QUERY = "workflowType=machine_learning"
+#: An experiment of this kind opens on its Runs tab (GenAI experiments open on Traces).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+#: The run tag MLflow renders as the run's Markdown description.
+RUN_NOTE_TAG = "mlflow.note.content"
 
 
 def frame_digest(frame: Any) -> str:
@@ -69,6 +78,11 @@ def _own_types(model: Any) -> list[str]:
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
+def _not_found(exc: Any) -> bool:
+    """An MLflow error meaning "no such model/alias" (as opposed to a database or server failure)."""
+    return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
 class MlflowRegistry(dg.ConfigurableResource):
     """An MLflow tracking server or database, plus its model registry.
 
@@ -80,6 +94,7 @@ class MlflowRegistry(dg.ConfigurableResource):
     artifact_root: str | None = None
     ui_url: str | None = None
     dagster_ui_url: str | None = None
+    lock_url: str | None = None  # SQLAlchemy URL of the deploy lock table (default: a SQL tracking DB)
     _client: Any = PrivateAttr(default=None)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -87,6 +102,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         if self._client is None:
             from mlflow import MlflowClient
 
+            from ml_platform.integrations.mlflow_db import ensure_local_db
+
+            ensure_local_db(self.tracking_uri)
             self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         return self._client
 
@@ -94,6 +112,9 @@ class MlflowRegistry(dg.ConfigurableResource):
     def _fluent(self) -> Iterator[Any]:
         import mlflow
 
+        from ml_platform.integrations.mlflow_db import ensure_local_db
+
+        ensure_local_db(self.tracking_uri)
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
         yield mlflow
@@ -102,6 +123,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         client = self.client()
         exp = client.get_experiment_by_name(name)
         if exp is not None:
+            for key, value in EXPERIMENT_KIND.items():
+                if exp.tags.get(key) != value:
+                    client.set_experiment_tag(exp.experiment_id, key, value)
             return str(exp.experiment_id)
         location = None
         if self.artifact_root:
@@ -109,7 +133,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             location = (
                 Path(root, name).resolve().as_uri() if "://" not in root else f"{root.rstrip('/')}/{name}"
             )
-        return str(client.create_experiment(name, artifact_location=location))
+        return str(client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND))
 
     # -- registry -------------------------------------------------------------------------------
     def version_by_alias(self, model: str, alias: str) -> Any | None:
@@ -117,8 +141,10 @@ class MlflowRegistry(dg.ConfigurableResource):
 
         try:
             return self.client().get_model_version_by_alias(model, alias)
-        except MlflowException:
-            return None
+        except MlflowException as exc:
+            if _not_found(exc):
+                return None
+            raise  # a registry that cannot answer is not "no such alias"
 
     def model_version(self, model: str, version: str) -> Any:
         return self.client().get_model_version(model, str(version))
@@ -128,6 +154,31 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def delete_alias(self, model: str, alias: str) -> None:
         self.client().delete_registered_model_alias(model, alias)
+
+    def model_tags(self, model: str) -> dict[str, str]:
+        """Tags of the registered model (``{}`` if it does not exist)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return dict(self.client().get_registered_model(model).tags)
+        except MlflowException as exc:
+            if _not_found(exc):
+                return {}
+            raise
+
+    def set_model_tag(self, model: str, key: str, value: str) -> None:
+        self.client().set_registered_model_tag(model, key, value)
+
+    def delete_model_tag(self, model: str, key: str) -> None:
+        self.client().delete_registered_model_tag(model, key)
+
+    def deploy_lock_url(self) -> str | None:
+        """Where deploys of a model are serialized: ``lock_url``, else the tracking database itself
+        when it is SQL (``None`` for a tracking server without a lock URL)."""
+        if self.lock_url:
+            return self.lock_url
+        sql = ("sqlite:", "postgresql", "mysql", "mssql")
+        return self.tracking_uri if self.tracking_uri.startswith(sql) else None
 
     def tag_version(self, model: str, version: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
@@ -185,6 +236,7 @@ class MlflowRegistry(dg.ConfigurableResource):
                     skops_trusted_types=_own_types(model),
                 )
                 version = str(info.registered_model_version)
+                fault_point("train:after_register")
                 mlflow.set_tag("dataset_digest", dataset.digest)
         for key, value in tags.items():
             self.client().set_model_version_tag(model_name, version, key, value)
@@ -227,16 +279,37 @@ class MlflowRegistry(dg.ConfigurableResource):
         """The version's description (Markdown, shown on its page in the MLflow UI): its model card."""
         self.client().update_model_version(model, str(version), description=description)
 
+    def describe_run(self, run_id: str, markdown: str) -> None:
+        """The run's description (Markdown, rendered on the run page, links clickable)."""
+        self.client().set_tag(run_id, RUN_NOTE_TAG, markdown)
+
+    def describe_model(self, model: str, description: str, tags: Mapping[str, str]) -> None:
+        """The registered model's description (Markdown) and tags (task, owners, spec, ...)."""
+        client = self.client()
+        client.update_registered_model(model, description=description)
+        for key, value in tags.items():
+            client.set_registered_model_tag(model, key, str(value))
+
     # -- links ----------------------------------------------------------------------------------
-    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+    def ui_link(self, route: str) -> str | None:
+        """``<ui>/#/<route>?workflowType=machine_learning`` (the classic view), or None without a UI."""
         if not self.ui_url:
             return None
-        return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        return f"{self.ui_url.rstrip('/')}/#/{route.lstrip('/')}?{ML_VIEW_QUERY}"
+
+    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+        return self.ui_link(f"experiments/{experiment_id}/runs/{run_id}")
 
     def version_url(self, model: str, version: str) -> str | None:
-        if not self.ui_url:
-            return None
-        return f"{self.ui_url.rstrip('/')}/#/models/{model}/versions/{version}"
+        return self.ui_link(f"models/{model}/versions/{version}")
+
+    def artifact_url(self, experiment_id: str, run_id: str, path: str) -> str | None:
+        """The run page's artifact view opened on ``path`` (e.g. ``evaluation/plots/roc.png``)."""
+        return self.ui_link(f"experiments/{experiment_id}/runs/{run_id}/artifacts/{path}")
+
+    def models_url(self) -> str | None:
+        """The model registry's list of models."""
+        return self.ui_link("models")
 
     def links(self, experiment_id: str, run_id: str, model: str, version: str) -> dict[str, str]:
         """``mlflow_run`` and ``mlflow_model_version`` UI links (empty without a UI URL)."""

@@ -122,7 +122,7 @@ class ParquetIOManager(_BytesStore):
             list(pool.map(write, paths))
         context.add_output_metadata(
             {
-                "partitions_written": len(paths),
+                "partitions_written_in_run": len(paths),
                 "path": dg.MetadataValue.path(self.uri(next(iter(paths.values())).parent)),
             }
         )

@@ -1,8 +1,11 @@
-"""Cleaning rules: typed coercion, pandera validation, quarantine with reasons, deduplication.
+"""Cleaning rules: typed coercion, pandera validation, quarantine with reasons, duplicates.
 
 Hard errors (a required column is missing, the delivery is not a table) raise
 :class:`DataContractError` naming the table, the partition and the source. Row-level problems move
-the row to a quarantine frame with a ``_reasons`` column; nothing is silently dropped.
+the row to a quarantine frame with a ``_reasons`` column; nothing is silently dropped: values a
+column cannot hold (an int beyond int64, a non-finite float) are quarantined, every copy of a
+primary key delivered with different values is quarantined, and identical rows are quarantined as
+``duplicate row`` unless the table says ``duplicates: keep``.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class DataContractError(ValueError):
 class CleaningResult:
     cleaned: pd.DataFrame
     quarantine: pd.DataFrame
-    duplicates_removed: int = 0
+    duplicate_rows: int = 0
     unexpected_columns: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -125,7 +128,7 @@ def clean_table(
                 if as_time
                 else f"{name}: not a valid {col.dtype}: {value!r}"
             )
-        typed[name] = coerced
+        typed[name] = _drop_unrepresentable(coerced, frame[name], name, col, reasons)
 
     from pandera.errors import SchemaErrors
 
@@ -155,18 +158,8 @@ def clean_table(
     quarantine[REASONS_COLUMN] = ["; ".join(sorted(set(reasons[i]))) for i in bad_idx]
     good = typed.drop(index=bad_idx)
 
-    before = len(good)
-    good = good.drop_duplicates(subset=expected)
-    duplicates_removed = before - len(good)
-    if table.primary_key:
-        conflict = good.duplicated(subset=table.primary_key, keep="first")
-        if conflict.any():
-            conflicting = frame.loc[good.index[conflict.to_numpy()]].copy()
-            conflicting[REASONS_COLUMN] = (
-                f"duplicate key {table.primary_key} with different values (first one kept)"
-            )
-            quarantine = pd.concat([quarantine, conflicting])
-            good = good[~conflict]
+    good, rejected, duplicate_rows = _resolve_duplicates(good, frame, table)
+    quarantine = pd.concat([quarantine, rejected]) if len(rejected) else quarantine
 
     for name, col in table.columns.items():
         if col.dtype == "int" and not col.nullable:
@@ -179,7 +172,7 @@ def clean_table(
     return CleaningResult(
         cleaned=good.reset_index(drop=True),
         quarantine=quarantine.reset_index(drop=True),
-        duplicates_removed=duplicates_removed,
+        duplicate_rows=duplicate_rows,
         unexpected_columns=extra,
         reasons=counts,
     )
@@ -196,7 +189,7 @@ def merge_results(results: list[CleaningResult]) -> CleaningResult:
     return CleaningResult(
         cleaned=pd.concat([r.cleaned for r in results], ignore_index=True),
         quarantine=pd.concat([r.quarantine for r in results], ignore_index=True),
-        duplicates_removed=sum(r.duplicates_removed for r in results),
+        duplicate_rows=sum(r.duplicate_rows for r in results),
         unexpected_columns=sorted({c for r in results for c in r.unexpected_columns}),
         reasons=reasons,
     )
@@ -225,3 +218,57 @@ def _time_of(name: str, col: ColumnSpec, time: TimeSpec | None) -> TimeSpec | No
     if col.dtype in ("date", "datetime"):
         return TimeSpec(column=name, timezone=time.timezone if time is not None else None)
     return None
+
+
+#: Floats at or beyond 2**63 do not fit an int64 (casting them wraps to -9223372036854775808).
+_INT64_LIMIT = float(2**63)
+
+
+def _drop_unrepresentable(
+    coerced: pd.Series, original: pd.Series, name: str, col: ColumnSpec, reasons: dict[int, list[str]]
+) -> pd.Series:
+    """``coerced`` with non-finite numbers and out-of-range ints blanked, each one given a reason."""
+    if col.dtype not in ("int", "float"):
+        return coerced
+    infinite = np.isinf(coerced.to_numpy(dtype=float, na_value=np.nan))
+    overflow = (coerced.abs() >= _INT64_LIMIT).to_numpy() & ~infinite if col.dtype == "int" else None
+    for idx in np.flatnonzero(infinite):
+        reasons.setdefault(int(idx), []).append(f"{name}: not a finite number: {original.iloc[idx]!r}")
+    for idx in np.flatnonzero(overflow) if overflow is not None else []:
+        reasons.setdefault(int(idx), []).append(f"{name}: out of int64 range: {original.iloc[idx]!r}")
+    blank = infinite | overflow if overflow is not None else infinite
+    return coerced.where(~blank, np.nan) if blank.any() else coerced
+
+
+def _resolve_duplicates(
+    good: pd.DataFrame, frame: pd.DataFrame, table: TableSpec
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """(kept rows, quarantined rows with reasons, identical extra copies found).
+
+    A primary key delivered with different values keeps none of its copies (which one is right is
+    unknown); identical extra copies are quarantined as ``duplicate row`` or kept (``duplicates: keep``)."""
+    columns = list(table.columns)
+    copy = good.duplicated(subset=columns, keep="first")
+    rejected: list[pd.DataFrame] = []
+    if table.primary_key:
+        key = table.primary_key
+        distinct = good[~copy]
+        versions = distinct.groupby(key, dropna=False, sort=False)[key[0]].transform("size")
+        conflicting = distinct[versions.to_numpy() > 1]
+        if len(conflicting):
+            clash = good.set_index(key).index.isin(conflicting.set_index(key).index)
+            counts = conflicting.groupby(key, dropna=False, sort=False).size()
+            out = frame.loc[good.index[clash]].copy()
+            out[REASONS_COLUMN] = [
+                f"conflicting duplicate key: {key}: {int(counts.loc[k])} versions, none kept"
+                for k in good[clash].set_index(key).index
+            ]
+            rejected.append(out)
+            good, copy = good[~clash], copy[~clash]
+    duplicate_rows = int(copy.sum())
+    if duplicate_rows and table.duplicates == "quarantine":
+        out = frame.loc[good.index[copy.to_numpy()]].copy()
+        out[REASONS_COLUMN] = "duplicate row: identical to a kept row"
+        rejected.append(out)
+        good = good[~copy]
+    return good, pd.concat(rejected) if rejected else frame.iloc[:0], duplicate_rows

@@ -34,20 +34,31 @@ REGRESSION: Mapping[str, Metric] = {
 }
 
 
+def tidy(value: float, decimals: int = 4) -> float:
+    """A metric for people (MLflow metrics, Dagster metadata): ``decimals`` places, not 16 digits."""
+    value = float(value)
+    if not np.isfinite(value):
+        return value
+    return round(value, decimals) if abs(value) < 1e4 else float(round(value))
+
+
 def metric_table(task: str) -> Mapping[str, Metric]:
     return CLASSIFICATION if task == "classification" else REGRESSION
 
 
-def point_metrics(task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Every metric of the task on one holdout; classification adds precision/recall at ``threshold``."""
+def point_metrics(
+    task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5, where: str = "holdout"
+) -> dict[str, float]:
+    """Every metric of the task on one holdout (``where`` names the rows scored in errors);
+    classification adds precision/recall at ``threshold``."""
     y = np.asarray(y, dtype=float)
     scores = np.asarray(scores, dtype=float)
     if len(y) == 0:
-        raise ValueError("cannot score an empty holdout")
+        raise ValueError(f"cannot score an empty {where}")
     if not np.isfinite(scores).all():
-        raise ValueError(f"{int((~np.isfinite(scores)).sum())} non-finite predictions on the holdout")
+        raise ValueError(f"{int((~np.isfinite(scores)).sum())} non-finite predictions on the {where}")
     if task == "classification" and len(np.unique(y)) < 2:
-        raise ValueError("holdout holds a single class: AUC is undefined")
+        raise ValueError(f"{where} holds a single class: AUC is undefined")
     out = {name: fn(y, scores) for name, fn in metric_table(task).items()}
     if task == "classification":
         pred = (scores >= threshold).astype(int)
@@ -85,12 +96,14 @@ def bootstrap_ci(
     samples: int,
     seed: int = 0,
     level: float = 0.95,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals for each task metric (same resamples for every metric).
 
     A resample is drawn as multinomial counts (identical in distribution to drawing n indices with
     replacement); classification metrics are then computed with those counts as weights over scores
-    sorted once, so each resample costs O(n) instead of a sort."""
+    sorted once, so each resample costs O(n) instead of a sort. ``progress(done, samples)`` is called
+    about ten times along the way."""
     if samples <= 0:
         return {}
     rng = np.random.default_rng(seed)
@@ -100,7 +113,10 @@ def bootstrap_ci(
     draws: dict[str, list[float]] = {name: [] for name in table}
     n = len(y)
     uniq, group = np.unique(scores, return_inverse=True)
-    for _ in range(samples):
+    report_every = max(1, samples // 10)
+    for i in range(samples):
+        if progress is not None and i and i % report_every == 0:
+            progress(i, samples)
         counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
         if task == "classification":
             values = _weighted_classification(y, scores, group, len(uniq), counts)
@@ -112,6 +128,8 @@ def bootstrap_ci(
         idx = np.repeat(np.arange(n), counts.astype(int))
         for name, fn in table.items():
             draws[name].append(fn(y[idx], scores[idx]))
+    if progress is not None:
+        progress(samples, samples)
     alpha = (1 - level) / 2
     return {
         name: (float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha)))
@@ -128,8 +146,10 @@ def slice_metrics(
     slice_columns: list[str],
     metric: str,
     min_rows: int = 30,
+    samples: int = 0,
 ) -> pd.DataFrame:
-    """``metric`` per value of each slice column (slices under ``min_rows`` or one class are skipped)."""
+    """``metric`` per value of each slice column (slices under ``min_rows`` or one class are skipped),
+    with a percentile bootstrap interval (``ci_low``, ``ci_high``) from ``samples`` resamples."""
     fn = metric_table(task)[metric]
     rows = []
     y = np.asarray(y, dtype=float)
@@ -140,15 +160,18 @@ def slice_metrics(
             mask = values == value
             if mask.sum() < min_rows or (task == "classification" and len(np.unique(y[mask])) < 2):
                 continue
+            ci = bootstrap_ci(task, y[mask], scores[mask], samples).get(metric, (np.nan, np.nan))
             rows.append(
                 {
                     "slice": column,
                     "value": str(value),
                     "n": int(mask.sum()),
                     metric: fn(y[mask], scores[mask]),
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
                 }
             )
-    return pd.DataFrame(rows, columns=["slice", "value", "n", metric])
+    return pd.DataFrame(rows, columns=["slice", "value", "n", metric, "ci_low", "ci_high"])
 
 
 def baseline_scores(task: str, y_train: np.ndarray, n: int) -> np.ndarray:

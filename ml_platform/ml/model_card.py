@@ -55,6 +55,7 @@ def model_card(
     reasons: Sequence[str],
     links: Mapping[str, str] | None = None,
     plots: Sequence[str] = (),
+    plot_links: Mapping[str, str] | None = None,
 ) -> str:
     """The model card of one registered version: what it predicts, from which data, how well, and
     whether the deploy gate let it through (with every reason)."""
@@ -91,7 +92,53 @@ def model_card(
         *(f"- {r}" for r in reasons),
     ]
     if plots:
-        lines += ["", "## Plots (run artifacts)", "", *(f"- `{p}`" for p in plots)]
+        lines += [
+            "",
+            "## Plots (run artifacts)",
+            "",
+            *(f"- {md_link(f'`{p}`', (plot_links or {}).get(p))}" for p in plots),
+        ]
     if links:
-        lines += ["", "## Links", "", *(f"- [{k}]({v})" for k, v in links.items())]
+        lines += ["", "## Links", "", *(f"- {md_link(k, v)}" for k, v in links.items())]
     return "\n".join(lines) + "\n"
+
+
+def md_link(text: str, url: str | None) -> str:
+    """``[text](url)``, or the text alone without a URL (no dead links)."""
+    return f"[{text}]({url})" if url else text
+
+
+def run_note(title: str, links: Mapping[str, str | None], facts: Sequence[str] = ()) -> str:
+    """Markdown for an MLflow run or version description: a title, facts, and clickable links
+    (MLflow renders descriptions as Markdown; tags are plain text)."""
+    lines = [f"**{title}**", "", *(f"- {f}" for f in facts)]
+    lines += [f"- {md_link(k, v)}" for k, v in links.items() if v]
+    return "\n".join(lines) + "\n"
+
+
+def model_description(spec: PipelineSpec) -> str:
+    """The registered model's description: what it predicts, who owns it, how versions go live."""
+    what = spec.description.strip() if spec.description else f"{spec.task} model for `{spec.target.name}`."
+    return "\n".join(
+        [
+            what,
+            "",
+            f"- Task: {spec.task}; target `{spec.target.name}` (from `{spec.target.column}`)",
+            f"- Pipeline spec: `{spec.name}` ({spec.estimator.label}, gate on {spec.gate.metric})",
+            f"- Owners: {', '.join(spec.owners) or 'none'}",
+            "- Alias `champion` is the live version, `challenger` the latest trained; every version's "
+            "description is its model card with the deploy gate's decision.",
+        ]
+    )
+
+
+def model_tags(spec: PipelineSpec, spec_hash: str) -> dict[str, str]:
+    """Registered-model tags: task, target, owners, pipeline spec and its content hash."""
+    return {
+        "task": spec.task,
+        "target": spec.target.name,
+        "owners": ",".join(spec.owners),
+        "pipeline_spec": spec.name,
+        "spec_hash": spec_hash,
+        "estimator": spec.estimator.label,
+    }

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ml_platform.ml.plot_data import calibration_series, pr_series, roc_series, slice_series
+
 COLORS = {"challenger": "#4f46e5", "champion": "#059669", "baseline": "#9ca3af"}
 ORDER = ("challenger", "champion", "baseline")
 DPI = 80
@@ -35,13 +37,12 @@ def _render(draw: Any, width: float = 5.0, height: float = 4.0) -> bytes:
 
 def roc_png(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> bytes:
     """ROC curves of every candidate on one chart, AUC in the legend."""
-    from sklearn.metrics import roc_auc_score, roc_curve
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot()
         for name, s in _ordered(scores):
-            fpr, tpr, _ = roc_curve(y, s)
-            ax.plot(fpr, tpr, color=COLORS.get(name), label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
+            curve = roc_series(y, s)
+            ax.plot(curve["x"], curve["y"], color=COLORS.get(name), label=f"{name} (AUC {curve['auc']:.3f})")
         ax.plot([0, 1], [0, 1], ls=":", color="#d1d5db")
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (holdout)")
         ax.legend(loc="lower right", fontsize="small")
@@ -50,15 +51,16 @@ def roc_png(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> bytes:
 
 
 def precision_recall_png(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> bytes:
-    """Precision-recall curves of every candidate, average precision in the legend."""
-    from sklearn.metrics import average_precision_score, precision_recall_curve
+    """Precision-recall step curves of every candidate (area = average precision, in the legend);
+    the prevalence, what a constant score achieves, as the reference line."""
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot()
+        prevalence = float(np.mean(y))
+        ax.axhline(prevalence, ls=":", color="#d1d5db", label=f"prevalence {prevalence:.3f}")
         for name, s in _ordered(scores):
-            precision, recall, _ = precision_recall_curve(y, s)
-            ap = average_precision_score(y, s)
-            ax.plot(recall, precision, color=COLORS.get(name), label=f"{name} (AP {ap:.3f})")
+            curve = pr_series(y, s)
+            ax.plot(curve["x"], curve["y"], color=COLORS.get(name), label=f"{name} (AP {curve['ap']:.3f})")
         ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (holdout)", ylim=(0, 1.02))
         ax.legend(loc="upper right", fontsize="small")
 
@@ -66,15 +68,19 @@ def precision_recall_png(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> byt
 
 
 def calibration_png(y: np.ndarray, scores: Mapping[str, np.ndarray], bins: int = 10) -> bytes:
-    """Mean predicted probability vs observed frequency per quantile bin."""
-    from sklearn.calibration import calibration_curve
+    """Mean predicted probability vs observed frequency per quantile bin; a constant candidate (the
+    baseline) is the horizontal line at the observed rate, its single point marked."""
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot()
         ax.plot([0, 1], [0, 1], ls=":", color="#d1d5db", label="perfectly calibrated")
         for name, s in _ordered(scores):
-            observed, predicted = calibration_curve(y, np.clip(s, 0, 1), n_bins=bins, strategy="quantile")
-            ax.plot(predicted, observed, marker="o", ms=3, color=COLORS.get(name), label=name)
+            curve = calibration_series(y, s, bins)
+            if curve["point"] is None:
+                ax.plot(curve["x"], curve["y"], marker="o", ms=3, color=COLORS.get(name), label=name)
+                continue
+            ax.plot(curve["x"], curve["y"], ls="--", color=COLORS.get(name), label=f"{name} (observed rate)")
+            ax.plot(*curve["point"], marker="D", ms=5, color=COLORS.get(name))
         ax.set(xlabel="mean predicted probability", ylabel="observed frequency", title="Calibration")
         ax.legend(loc="upper left", fontsize="small")
 
@@ -148,42 +154,45 @@ def residuals_png(y: np.ndarray, scores: Mapping[str, np.ndarray]) -> bytes:
     return _render(draw)
 
 
-def _natural(row: Mapping[str, Any]) -> tuple[int, float, str]:
-    value = str(row["value"])
-    try:
-        return (0, float(value), value)
-    except ValueError:
-        return (1, 0.0, value)
-
-
 def slices_png(slices: Mapping[str, Sequence[Mapping[str, Any]]], metric: str) -> bytes:
-    """``metric`` per slice value (one panel per slice column), challenger vs champion side by side."""
-    challenger = list(slices.get("challenger", []))
-    champion = {(r["slice"], r["value"]): r[metric] for r in slices.get("champion", [])}
-    columns = list(dict.fromkeys(r["slice"] for r in challenger))
-    counts = [sum(1 for r in challenger if r["slice"] == c) for c in columns]
-    height = 1.2 + 0.22 * sum(counts) + 0.5 * len(columns)
+    """``metric`` per slice value (one panel per slice column), challenger vs champion side by side,
+    with bootstrap intervals; the axis starts at 0 or at the no-skill value, which is drawn."""
+    panels = slice_series(slices, metric)
+    counts = [len(p["labels"]) for p in panels.values()]
+    height = 1.2 + 0.22 * sum(counts) + 0.5 * len(panels)
 
     def draw(fig: Any) -> None:
-        if not columns:
+        if not panels:
             ax = fig.add_subplot()
             ax.text(0.5, 0.5, "no slice with enough rows", ha="center", va="center")
             ax.set_axis_off()
             return
-        axes = fig.subplots(len(columns), 1, height_ratios=[max(c, 1) + 1 for c in counts], squeeze=False)
-        for ax, column in zip(axes[:, 0], columns, strict=True):
-            rows = sorted((r for r in challenger if r["slice"] == column), key=_natural)
-            pos = np.arange(len(rows))
-            ax.barh(pos - 0.2, [r[metric] for r in rows], 0.4, color=COLORS["challenger"], label="challenger")
-            theirs = [champion.get((column, r["value"]), np.nan) for r in rows]
-            if champion:
-                ax.barh(pos + 0.2, theirs, 0.4, color=COLORS["champion"], label="champion")
-            ax.set_yticks(pos, [f"{r['value']} (n={r['n']})" for r in rows], fontsize="small")
+        axes = fig.subplots(len(panels), 1, height_ratios=[max(c, 1) + 1 for c in counts], squeeze=False)
+        for ax, (column, panel) in zip(axes[:, 0], panels.items(), strict=True):
+            pos = np.arange(len(panel["labels"]))
+            bars = panel["bars"]
+            offsets = {"challenger": -0.2, "champion": 0.2} if "champion" in bars else {"challenger": 0.0}
+            for name, offset in offsets.items():
+                bar = bars[name]
+                err = np.vstack([bar["value"] - bar["low"], bar["high"] - bar["value"]])
+                ax.barh(
+                    pos + offset,
+                    bar["value"],
+                    0.4,
+                    color=COLORS[name],
+                    label=name,
+                    xerr=None if np.isnan(err).all() else np.nan_to_num(err),
+                    ecolor="#374151",
+                    capsize=2,
+                )
+            if panel["reference"] is not None:
+                ax.axvline(
+                    panel["reference"], ls=":", color="#6b7280", label=f"no skill ({panel['reference']:g})"
+                )
+            ax.set_yticks(pos, panel["labels"], fontsize="small")
             ax.invert_yaxis()
-            ax.set_title(f"{metric} by {column}", fontsize="medium")
-            values = [r[metric] for r in rows] + [v for v in theirs if np.isfinite(v)]
-            if metric == "roc_auc" and values:
-                ax.set_xlim(max(0.0, min(values) - 0.05), min(1.0, max(values) + 0.05))
+            ax.set_xlim(*panel["xlim"])
+            ax.set_title(f"{metric} by {column} (95% bootstrap intervals)", fontsize="medium")
         axes[0, 0].legend(loc="lower right", fontsize="small")
 
     return _render(draw, 6.0, height)

@@ -65,7 +65,16 @@ def wrong_day(typed: pd.DataFrame, time: TimeSpec, partition_column: str) -> dic
     wrong = day.notna() & typed[column].notna() & (day != delivered)
     label = "/".join(time.parts) if time.parts is not None else str(time.column)
     zone = f" ({time.timezone})" if time.timezone else ""
-    return {
+    out: dict[int, str] = {}
+    if time.parts is not None:  # numbers that name no day, e.g. 2024-02-30
+        y, m, d = time.parts
+        impossible = day.isna() & typed[[y, m, d]].notna().all(axis=1)
+        out = {
+            int(i): f"{label}: not a valid date: "
+            f"{typed[y].iloc[i]:.0f}-{typed[m].iloc[i]:.0f}-{typed[d].iloc[i]:.0f}"
+            for i in np.flatnonzero(impossible.to_numpy())
+        }
+    return out | {
         int(i): f"{label}: not the partition's day{zone}: {day.iloc[i]} in partition "
         f"{typed[partition_column].iloc[i]}"
         for i in np.flatnonzero(wrong.to_numpy())

@@ -1,4 +1,4 @@
-"""``ml-platform``: operator commands (status, demo, replay, validate, init); each takes
+"""``ml-platform``: operator commands (status, demo, serve, replay, validate, init); each takes
 ``--spec NAME|PATH`` (repeatable; default: every configured spec, honouring ML_PLATFORM_SPEC_DIR)."""
 
 from __future__ import annotations
@@ -98,6 +98,23 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ml_platform.environments import current_environment
+    from ml_platform.serving.server import run
+    from ml_platform.specs import configured_specs, resolve_spec
+
+    env = current_environment()
+    if args.model_name is None:
+        specs = [resolve_spec(args.spec)] if args.spec else configured_specs()
+        if len(specs) > 1:
+            names = ", ".join(s.name for s in specs)
+            raise UserError(f"serve: several specs are configured ({names}): pass --spec NAME")
+        args.model_name = specs[0].model_name
+    args.tracking_uri = args.tracking_uri or env.mlflow_tracking_uri
+    args.log_dir = args.log_dir or str(env.home / "prediction_log" / args.model_name)
+    return run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,9 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--out", default=None, help="spec file to write (default: NAME.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(fn=cmd_init)
+    from ml_platform.serving.server import add_parser as add_serve
+
+    add_serve(sub).set_defaults(fn=cmd_serve)
     from devtools.replay import add_parser as add_replay
 
     add_replay(sub)
+    from ml_platform.ops.history import add_parsers as add_history
+
+    add_history(sub)
     args = parser.parse_args(argv)
     if getattr(args, "spec_args", None):
         args.spec = [*(args.spec or []), *args.spec_args]

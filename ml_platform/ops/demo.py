@@ -86,9 +86,7 @@ def run_demo(
 
     t = _step("train challenger #1 with the spec's hyperparameters, evaluate, deploy gate")
     first = life.train(reason="demo: first model")
-    print(
-        f"    run {first.run_id}: {'gate passed' if first.success else 'gate failed or error'} ({time.perf_counter() - t:.1f}s)"
-    )
+    print(f"    run {first.run_id}: {life.gate_outcome(first)} ({time.perf_counter() - t:.1f}s)")
     tick = life.tick_deploy_sensor()
     print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s) {tick.skip_reason or ''}")
 
@@ -96,9 +94,7 @@ def run_demo(
     if weak:
         t = _step(f"train challenger #2 with crippled hyperparameters {weak}")
         second = life.train(weak, reason="demo: deliberately weakened")
-        print(
-            f"    run {second.run_id}: {'gate passed' if second.success else 'gate rejected it'} ({time.perf_counter() - t:.1f}s)"
-        )
+        print(f"    run {second.run_id}: {life.gate_outcome(second)} ({time.perf_counter() - t:.1f}s)")
         tick = life.tick_deploy_sensor()
         print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s); {tick.skip_reason or ''}")
 

@@ -59,7 +59,8 @@ class Lifecycle:
     def train(
         self, hyperparameters: dict[str, Any] | None = None, reason: str = "manual"
     ) -> dg.ExecuteInProcessResult:
-        """Train a challenger, evaluate it and run the deploy gate (a failed gate fails the run)."""
+        """Train a challenger, evaluate it and run the deploy gate (a rejection is recorded by the
+        gate check, the run still succeeds: see :func:`gate_outcome`)."""
         op = self.pipeline.model_key.to_python_identifier()
         config = {"reason": reason, "hyperparameters": hyperparameters or {}}
         return self._job("train").execute_in_process(
@@ -67,6 +68,17 @@ class Lifecycle:
             run_config={"ops": {op: {"config": config}}, **self.loggers},
             raise_on_error=False,
         )
+
+    @staticmethod
+    def gate_outcome(result: dg.ExecuteInProcessResult) -> str:
+        """``gate passed``, ``gate rejected it: <reasons>`` or ``run failed`` for a train run."""
+        if not result.success:
+            return "run failed (see the run in the Dagster UI)"
+        gates = [e for e in result.get_asset_check_evaluations() if e.check_name == "deploy_gate"]
+        if not gates:
+            return "gate not evaluated"
+        gate = gates[-1]
+        return "gate passed" if gate.passed else f"gate rejected it ({gate.description})"
 
     def tick_deploy_sensor(self, cursor: str | None = None) -> SensorTick:
         """Evaluate the deploy sensor once, as the daemon would, and execute what it requests."""

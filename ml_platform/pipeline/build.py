@@ -11,6 +11,7 @@ from ml_platform.pipeline.assets.features import features_asset
 from ml_platform.pipeline.assets.ingestion import raw_asset
 from ml_platform.pipeline.assets.training import model_asset
 from ml_platform.pipeline.checks.gate import deploy_gate_check
+from ml_platform.pipeline.code_versions import with_code_versions
 from ml_platform.pipeline.jobs import pipeline_jobs
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.pipeline.schedules import pipeline_schedules
@@ -23,7 +24,7 @@ from ml_platform.specs.models import PipelineSpec
 
 def pipeline_assets(pipeline: PipelineNames) -> list[dg.AssetsDefinition]:
     tables = pipeline.tables
-    return [
+    assets = [
         *(raw_asset(pipeline, t) for t in tables),
         *(cleaned_asset(pipeline, t) for t in tables),
         features_asset(pipeline),
@@ -31,6 +32,7 @@ def pipeline_assets(pipeline: PipelineNames) -> list[dg.AssetsDefinition]:
         evaluation_asset(pipeline),
         deployment_asset(pipeline),
     ]
+    return with_code_versions(pipeline, assets)
 
 
 def pipeline_definitions(

@@ -183,7 +183,14 @@ class DaySource(DataSource, ABC):
                 frame[SOURCE_COLUMN] = self.uri(table)
             frames.append(frame)
             day += dt.timedelta(days=1)
-        return pd.concat(frames, ignore_index=True)
+        out = pd.concat(frames, ignore_index=True)
+        # a delivery without rows still says where it came from (kept through Parquet)
+        empty = sorted(
+            {str(f.attrs[SOURCE_COLUMN]) for f in frames if not len(f) and SOURCE_COLUMN in f.attrs}
+        )
+        if empty:
+            out.attrs[SOURCE_COLUMN] = ", ".join(empty)
+        return out
 
     def fetch_static(self, table: str) -> pd.DataFrame:
         what = f"{self.kind} source {self.uri(table)}, table '{table}' (unpartitioned)"

@@ -57,7 +57,7 @@ class LandingDirSource(DaySource):
 
     def _read(self, file: Path) -> pd.DataFrame:
         frame = read_delivery(file.read_bytes(), file.name, f"landing source {file}")
-        frame[SOURCE_COLUMN] = file.resolve().as_uri()
+        frame[SOURCE_COLUMN] = frame.attrs[SOURCE_COLUMN] = file.resolve().as_uri()
         return frame
 
     def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:

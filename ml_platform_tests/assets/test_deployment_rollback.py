@@ -1,5 +1,7 @@
-"""Deployment mechanics on a real SQLite MLflow registry and local export directory:
-previous_champion bookkeeping, and rollback when the smoke test fails."""
+"""Deployment mechanics on a real SQLite MLflow registry, a real Dagster instance and a local export
+directory: previous_champion bookkeeping, rollback when the smoke test fails, a no-op deploy that
+still states the live version, and the best of two passing challengers deployed (the other
+re-checked against the champion live at deploy time)."""
 
 from __future__ import annotations
 
@@ -57,6 +59,14 @@ def test_promotion_keeps_previous_champion(world) -> None:
     prev = world.registry.version_by_alias("synthetic_demand", "previous_champion")
     assert str(prev.version) == "1"
     assert (world.env.home / "exports" / "synthetic_demand" / "CURRENT").read_text().strip() == "v2"
+    # the live version's description opens with a clickable link to the Dagster run that deployed it
+    first_line = world.registry.model_version("synthetic_demand", "2").description.splitlines()[0]
+    deploy_run = world.registry.model_version("synthetic_demand", "2").tags["deployed_by_run"]
+    assert first_line.startswith("**Champion since** ")
+    assert (
+        f"deploy by [Dagster run {deploy_run[:8]}]({world.env.dagster_ui_url}/runs/{deploy_run})"
+        in first_line
+    )
 
 
 def test_failed_smoke_test_rolls_back_to_the_previous_champion(world) -> None:
@@ -82,6 +92,11 @@ def test_failed_smoke_test_rolls_back_to_the_previous_champion(world) -> None:
     assert _champion(world) == "2"
     tags = world.registry.model_version("synthetic_demand", version).tags
     assert tags["validation_status"] == "smoke_failed" and tags["smoke_error"]
+    from ml_platform.deploys import history as hist
+
+    last = hist.history(world.registry, "synthetic_demand")[-1]
+    assert (last["event"], last["target"], last["to"]) == ("smoke_failed", version, "2")
+    assert not (world.env.home / "exports" / "synthetic_demand" / f"v{version}").exists()
     assert (world.env.home / "exports" / "synthetic_demand" / "CURRENT").read_text().strip() == "v2"
 
 
@@ -91,3 +106,31 @@ def test_redeploying_the_live_version_changes_nothing(world) -> None:
     assert result.output_for_node("synthetic_demand__deployment")["status"] == "already_champion"
     assert _champion(world) == "2"
     assert str(world.registry.version_by_alias("synthetic_demand", "previous_champion").version) == "1"
+    # the no-op's materialization still says what is live (not an emptier one)
+    [mat] = result.asset_materializations_for_node("synthetic_demand__deployment")
+    meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    assert meta["champion_version"] == "2" and meta["previous_champion"] == "1"
+    assert meta["export_path"].endswith("synthetic_demand/v2") and meta["champion_moved"] is False
+    assert meta["mlflow_model_version"].endswith("/#/models/synthetic_demand/versions/2")
+    assert "| deploy | v1 | v2 |" in meta["champion_history"]
+
+
+def test_of_two_passing_challengers_only_the_best_is_deployed_and_the_other_is_rechecked(world) -> None:
+    runs = [world.life.train({"alpha": a}, reason=f"test: alpha {a}") for a in (0.5, 0.01)]
+    gates = [r.get_asset_check_evaluations()[0] for r in runs]
+    assert all(g.passed for g in gates), [g.description for g in gates]  # both beat (or tie) v2
+    rmse = {str(g.metadata["model_version"].value): float(g.metadata["rmse"].value) for g in gates}
+    best, worse = sorted(rmse, key=lambda v: rmse[v])
+    assert rmse[best] < rmse[worse]
+    tick = world.life.tick_deploy_sensor()
+    assert len(tick.run_ids) == 1 and _champion(world) == best
+    tags = world.registry.model_version("synthetic_demand", worse).tags
+    assert tags["validation_status"] == "superseded"
+    assert f"superseded in the same deploy-sensor tick by v{best}" in tags["superseded_reason"]
+    # deploying the worse one anyway (e.g. launched by an earlier tick) re-checks it against v{best}
+    result = _deploy(world, worse)
+    assert result.success
+    assert result.output_for_node("synthetic_demand__deployment")["status"] == "refused"
+    assert _champion(world) == best
+    reason = world.registry.model_version("synthetic_demand", worse).tags["superseded_reason"]
+    assert f"re-checked against champion v{best} at deploy time" in reason and "does not beat" in reason

@@ -95,10 +95,35 @@ def test_model_is_registered_as_challenger_with_full_lineage(world, first_train)
     assert tags["train_partitions"] == "2013-01-01..2013-02-14"
     assert tags["holdout_partitions"] == "2013-02-15..2013-02-28"
     assert tags["git_sha"] and tags["code_version"]
+    assert tags["training_reason"] == "test: first"
+    # numbers for people: no 16-digit floats in MLflow metrics or Dagster metadata
+    assert all(round(v, 4) == v for v in run.data.metrics.values()), run.data.metrics
+    registered = registry.client().get_registered_model("flights_delay")
+    assert (
+        "Owners: team:ml-platform" in registered.description
+        and "Task: classification" in registered.description
+    )
+    assert registered.tags["task"] == "classification" and registered.tags["owners"] == "team:ml-platform"
+    assert registered.tags["pipeline_spec"] == "flights_delay" and len(registered.tags["spec_hash"]) == 12
     assert run.data.params["estimator"] == "hist_gradient_boosting"
     (dataset_input,) = run.inputs.dataset_inputs
     assert dataset_input.dataset.digest == model["dataset_digest"]
     assert max(model["train_partitions"]) < min(model["holdout_partitions"])
+
+
+def test_training_and_evaluation_log_their_progress(world, first_train) -> None:
+    """The boosting fit reports every 12th of its 120 iterations with the elapsed time, the
+    bootstrap every tenth of its resamples: in the run's own event log, as the UI shows it."""
+    log = [e.user_message for e in world.instance.all_logs(first_train.run_id)]
+    iterations = [m for m in log if m.startswith("fit: iteration ")]
+    assert iterations[0].startswith("fit: iteration 1/120 (") and " s elapsed): " in iterations[0]
+    assert any(m.startswith("fit: iteration 12/120 (") for m in iterations)
+    assert 2 <= len(iterations) <= 12  # about ten lines, not one per iteration
+    assert any(m.startswith("fit: Fit ") and "trees in" in m for m in log)  # sklearn's own summary
+    boot = [m for m in log if m.startswith("evaluation: bootstrap challenger ")]
+    assert boot[0].startswith("evaluation: bootstrap challenger 4/40 resamples (10%)")
+    assert boot[-1].startswith("evaluation: bootstrap challenger 40/40 resamples (100%)")
+    assert any(m.startswith("evaluation: scoring challenger on ") for m in log)
 
 
 def test_logged_model_names_its_requirements_and_accepts_missing_inputs(world, first_train, tmp_path) -> None:
@@ -166,9 +191,26 @@ def test_weak_challenger_is_rejected_and_champion_stays(world, first_train) -> N
     tick_before = world.life.tick_deploy_sensor()  # make sure v1 is deployed whatever the order
     del tick_before
     weak = world.life.train(WEAK, reason="test: weakened")
-    assert not weak.success  # the blocking gate failed the run
+    # a rejection is a decision, not a crash: the run succeeds and says why, everywhere it is read
+    assert weak.success
     gate = weak.get_asset_check_evaluations()[0]
-    assert not gate.passed
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
+    assert gate.description.startswith("rejected: ") and "does not beat champion" in gate.description
+    run = world.instance.get_run_by_id(weak.run_id)
+    assert run.tags["ml_platform/deploy_gate"] == "rejected v2"
+    assert "does not beat champion" in run.tags["ml_platform/deploy_gate_reasons"]
+    log = [e.user_message for e in world.instance.all_logs(weak.run_id)]
+    assert any(
+        m.startswith("flights_delay v2 rejected by deploy_gate: ") and "does not beat champion" in m
+        for m in log
+    ), log
+    assert not any("DagsterAssetCheckFailedError" in m or "Traceback" in m for m in log)
+    report_md = _metadata(_latest(world, "evaluation_report"))
+    assert (
+        report_md["deploy_gate"] == "rejected"
+        and "does not beat champion" in report_md["deploy_gate_reasons"]
+    )
+    assert "Deploy gate: **rejected**" in report_md["report"]
     report = weak.output_for_node("flights_delay__evaluation_report")
     assert report["champion_version"] == "1"
     assert report["metrics"]["champion"]["roc_auc"] > report["metrics"]["challenger"]["roc_auc"]
@@ -210,9 +252,13 @@ def test_report_embeds_plots_and_links_to_mlflow(world, first_train) -> None:
     }
     assert all(base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n" for _, data in images)
     version = meta["challenger_version"]
-    assert meta["mlflow_model_version"].endswith(f"/#/models/flights_delay/versions/{version}")
+    # every link lands in MLflow's classic ML view (registry in the navigation), not the GenAI one
+    ml_view = "?workflowType=machine_learning"
+    assert meta["mlflow_model_version"].endswith(f"/#/models/flights_delay/versions/{version}{ml_view}")
     run_id = world.registry.model_version("flights_delay", version).run_id
-    assert meta["mlflow_run"].endswith(f"/runs/{run_id}")
+    assert meta["mlflow_run"].endswith(f"/runs/{run_id}{ml_view}")
+    experiment = world.registry.client().get_experiment_by_name("flights_delay")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     logged = {a.path for a in world.registry.client().list_artifacts(run_id, "evaluation/plots")}
     assert "evaluation/plots/roc.png" in logged and "evaluation/plots/slices.png" in logged
 
@@ -231,8 +277,16 @@ def test_each_version_has_a_model_card_with_the_gate_decision(world, first_train
         run = registry.client().get_run(mv.run_id)
         assert run.data.tags["deploy_gate"] == decision
         # the link back to Dagster: the run that trained this version
-        assert run.data.tags["dagster_run_url"].endswith("/runs/" + run.data.tags["dagster_run_id"])
+        trained_by = run.data.tags["dagster_run_url"]
+        assert trained_by.endswith("/runs/" + run.data.tags["dagster_run_id"])
         assert mv.tags["deploy_gate_dagster_run_url"].startswith("http://")
+        # ... as Markdown links where MLflow renders them: the version's card and the run's description
+        assert f"- [Dagster run that trained it]({trained_by})" in card
+        assert f"- [Dagster run of the deploy gate]({mv.tags['deploy_gate_dagster_run_url']})" in card
+        note = run.data.tags["mlflow.note.content"]
+        assert f"[Dagster run that trained it]({trained_by})" in note and f"deploy gate {decision}" in note
+        plots = f"/#/experiments/{run.info.experiment_id}/runs/{mv.run_id}/artifacts/evaluation/plots/"
+        assert "- [`evaluation/plots/roc.png`](" in card and plots + "roc.png?workflowType=" in card
     deployed = registry.model_version("flights_delay", "1").tags
     assert deployed["deployed_by_run_url"].endswith("/runs/" + deployed["deployed_by_run"])
 
@@ -247,3 +301,60 @@ def test_single_run_backfill_logs_progress(world) -> None:
         assert "59/59 partitions (100%)" in lines[-1] and "rows/s" in lines[-1]
     fetch = [m for m in messages if m.startswith("fetch flights: ")]
     assert len(fetch) >= 5 and fetch[0].startswith("fetch flights: 6/59 partitions")
+
+
+def test_a_run_that_also_selects_deployment_succeeds_without_deploying_a_rejected_challenger(
+    world, first_train
+) -> None:
+    """Materialize all (model → report → gate → deployment in one run) with a weak challenger: the
+    run succeeds, the gate is recorded as a rejection, deployment is not materialized and the
+    champion is unchanged."""
+    world.life.tick_deploy_sensor()  # v1 live whatever the order
+    before = world.instance.get_latest_materialization_event(world.pipeline.deployment_key)
+    job = world.defs.resolve_implicit_global_asset_job_def()
+    model_op = world.pipeline.model_key.to_python_identifier()
+    result = job.execute_in_process(
+        instance=world.instance,
+        asset_selection=[world.pipeline.model_key, world.pipeline.report_key, world.pipeline.deployment_key],
+        run_config={"ops": {model_op: {"config": {"hyperparameters": WEAK}}}},
+        tags={"dagster/backfill": "abcdefgh"},  # as Materialize all launches it
+        raise_on_error=False,
+    )
+    assert result.success
+    run_tags = (
+        world.registry.client().get_run(result.output_for_node("flights_delay__model")["run_id"]).data.tags
+    )
+    assert run_tags["training_reason"] == "manual: backfill abcdefgh launched from the UI/CLI"
+    (gate,) = result.get_asset_check_evaluations()
+    assert not gate.passed
+    version = result.output_for_node("flights_delay__model")["version"]
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [
+        world.pipeline.model_key,
+        world.pipeline.report_key,
+    ]
+    after = world.instance.get_latest_materialization_event(world.pipeline.deployment_key)
+    assert (after and after.run_id) == (before and before.run_id)
+    assert str(world.registry.version_by_alias("flights_delay", "champion").version) == "1"
+    log = [e.user_message for e in world.instance.all_logs(result.run_id)]
+    assert any(
+        m.startswith(f"not deploying flights_delay v{version}: the deploy gate rejected it") for m in log
+    )
+
+
+def test_range_run_metadata_names_its_scope_and_assets_carry_code_versions(world, first_train) -> None:
+    """A partition written by the 59-day ingest run shows its own row count beside entries that say
+    they are for the run; every asset's materialization records the code version derived from the
+    spec and the source, so Dagster can tell when code changed."""
+    from ml_platform.pipeline.code_versions import asset_code_version
+
+    md = _metadata(_latest(world, "features", partition="2013-01-15"))
+    assert md["run_partitions"] == f"{SHORT_START}..{SHORT_END}" and md["partitions_written_in_run"] == 59
+    assert 0 < md["dagster/row_count"] < md["rows_in_run"]
+    assert "partitions" not in md and "partitions_written" not in md
+    assert md["positive_rate"] == round(md["positive_rate"], 4)
+    for parts in (("features",), ("model",), ("evaluation_report",)):
+        event = _latest(world, *parts, partition="2013-01-15" if parts == ("features",) else None)
+        expected = asset_code_version(world.pipeline, world.pipeline.key(*parts))
+        assert expected and event.asset_materialization.tags["dagster/code_version"] == expected
+    report = _metadata(_latest(world, "evaluation_report"))
+    assert report["challenger_roc_auc"] == round(report["challenger_roc_auc"], 4)

@@ -120,6 +120,23 @@ def test_pipeline_runs_through_the_daemon_to_a_champion(prod_like) -> None:
     assert any(o["Key"].endswith("MLmodel") for o in artifacts.get("Contents", []))
 
 
+def test_the_endpoint_serves_the_champion_behind_its_token(prod_like) -> None:
+    import httpx
+
+    state, runs = prod_like
+    url = state.url("serve")
+    deadline, version = time.monotonic() + 120, None
+    while time.monotonic() < deadline:  # it polls the registry every 2 s and loads in the background
+        answer = httpx.get(f"{url}/version", headers={"Authorization": f"Bearer {state.serve_token}"})
+        if answer.status_code == 200:
+            version = answer.json()["version"]
+            break
+        time.sleep(2)
+    assert version == runs["champion_version"]
+    assert httpx.get(f"{url}/version").status_code == 401  # no token, no answer
+    assert state.serve_token not in stack.log_file(state, "serve").read_text()
+
+
 def _s3(state: StackState) -> Any:
     import boto3
 

@@ -105,6 +105,7 @@ class Stack:
     dagster_port: int
     mlflow_port: int
     log: Path
+    serve_port: int = 0
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -154,7 +155,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("ui")
     spec_dir = tmp / "specs"
     write_spec(load_spec(SPEC_DIR / "flights_delay.yaml", UI_SPEC_OVERRIDES), spec_dir)
-    dagster_port, mlflow_port = _free_port(), _free_port()
+    dagster_port, mlflow_port, serve_port = _free_port(), _free_port(), _free_port()
     bin_dir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -165,6 +166,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "ML_PLATFORM_SPEC_DIR": str(spec_dir),
         "DAGSTER_PORT": str(dagster_port),
         "MLFLOW_PORT": str(mlflow_port),
+        "SERVE_PORT": str(serve_port),
         "MLFLOW_ENABLE_TELEMETRY": "false",
         "DO_NOT_TRACK": "true",
         "PYTHONWARNINGS": "ignore",
@@ -189,6 +191,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         mlflow_port,
         log,
     )
+    running.serve_port = serve_port
     try:
         deadline = time.monotonic() + 180
         while not (_http_ok(f"{running.dagster}/server_info") and _http_ok(f"{running.mlflow}/health")):
@@ -331,18 +334,25 @@ def test_mlflow_link_shows_the_champion_its_card_and_metrics(stack: Stack, shots
         card = mlflow.get_by_text("Deploy gate:", exact=False).first
         card.wait_for()
         assert "passed" in card.inner_text()
+        assert "workflowType=machine_learning" in mlflow.url  # the classic view, registry in the nav
+        # the card's links back to Dagster are real links (Markdown), not tag text
+        back = mlflow.locator(f"a[href^='{stack.dagster}/runs/']")
+        back.first.wait_for()
+        assert back.count() >= 2, "links to the training and the gate runs"
     with step(shots, "08_mlflow_run_metrics", stack):
-        mlflow.locator("a[href*='/runs/']").first.click()
+        mlflow.locator(f"a[href*='/runs/']:not([href^='{stack.dagster}'])").first.click()
         mlflow.get_by_text("holdout_roc_auc", exact=True).first.wait_for()
         mlflow.get_by_text("holdout_baseline_roc_auc", exact=True).first.wait_for()
         mlflow.get_by_text("dagster_run_url", exact=True).first.wait_for()
     with step(shots, "09_link_back_to_dagster", stack):
-        tag = mlflow.get_by_text(f"{stack.dagster}/runs/", exact=False).first
-        found = re.search(r"https?://\S+", tag.inner_text())
-        assert found, tag.inner_text()
+        # the run's description (Markdown) links to the Dagster run that trained it: an <a href>
+        link = mlflow.get_by_role("link", name="Dagster run that trained it").first
+        link.wait_for()
+        href = link.get_attribute("href") or ""
+        assert re.fullmatch(rf"{re.escape(stack.dagster)}/runs/[0-9a-f-]+", href), href
         shots.page = page
         mlflow.close()
-        page.goto(found.group(0))
+        page.goto(href)
         page.get_by_text("flights_delay__model", exact=True).first.wait_for()
         page.get_by_text("Success", exact=False).first.wait_for()
 
@@ -357,6 +367,8 @@ def test_data_assets_show_row_counts_and_the_pandera_schema(stack: Stack, shots:
         page.get_by_text("rows_quarantined").first.wait_for()
 
 
-def test_one_ctrl_c_stops_both_servers(stack: Stack) -> None:
+def test_one_ctrl_c_stops_every_server(stack: Stack) -> None:
+    assert _listening(stack.serve_port), f"the endpoint is not up:\n{stack.log_tail()}"
     assert stack.stop(), f"servers still running after one SIGINT:\n{stack.log_tail()}"
     assert not _listening(stack.dagster_port) and not _listening(stack.mlflow_port)
+    assert not _listening(stack.serve_port)

@@ -53,14 +53,44 @@ def test_missing_column_is_a_contract_error_naming_column_partition_source(day, 
     assert "dep_delay" in text and "2013-01-02" in text and "file:///x.csv" in text
 
 
-def test_exact_duplicates_removed_and_conflicting_keys_quarantined(day, table) -> None:
-    dupes = pd.concat([day.head(5), day.head(2)], ignore_index=True)
-    conflict = day.head(1).copy()
-    conflict["dep_delay"] = 42.0
-    result = clean_table(pd.concat([dupes, conflict], ignore_index=True), table)
-    assert result.duplicates_removed == 2
-    assert len(result.cleaned) == 5
-    assert result.quarantine[REASONS_COLUMN].str.contains("duplicate key").sum() == 1
+def test_identical_rows_are_quarantined_as_duplicate_rows_and_counted(day, table) -> None:
+    result = clean_table(pd.concat([day.head(5), day.head(2)], ignore_index=True), table)
+    assert result.duplicate_rows == 2 and len(result.cleaned) == 5
+    assert result.quarantine[REASONS_COLUMN].tolist() == ["duplicate row: identical to a kept row"] * 2
+    assert result.reasons == {"duplicate row: identical to a kept row": 2}
+
+
+def test_identical_rows_are_kept_when_the_table_says_so(day, table) -> None:
+    keep = table.model_copy(update={"duplicates": "keep"})
+    result = clean_table(pd.concat([day.head(5), day.head(2)], ignore_index=True), keep)
+    assert result.duplicate_rows == 2 and len(result.cleaned) == 7 and result.quarantine.empty
+
+
+def test_a_conflicting_duplicate_key_quarantines_every_copy(day, table) -> None:
+    altered = day.head(1).assign(dep_delay=42.0)
+    result = clean_table(pd.concat([altered, day.head(3), day.head(1)], ignore_index=True), table)
+    reasons = result.quarantine[REASONS_COLUMN]
+    assert len(result.quarantine) == 3  # the altered copy, the original and its identical copy
+    assert reasons.str.startswith("conflicting duplicate key: ['year', 'month', 'day', 'carrier'").all()
+    assert len(result.cleaned) == 2 and day.loc[0, "flight"] not in set(result.cleaned["flight"])
+
+
+def test_an_int_beyond_int64_is_quarantined_not_wrapped(day, table) -> None:
+    bad = day.head(3).astype({"flight": object})
+    bad.loc[0, "flight"] = 1e20
+    bad.loc[1, "flight"] = "99999999999999999999"
+    result = clean_table(bad, table, partition="2013-01-02")
+    assert result.quarantine[REASONS_COLUMN].str.contains("flight: out of int64 range").sum() == 2
+    assert result.cleaned["flight"].min() >= 0 and len(result.cleaned) == 1
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), "inf", "-Infinity"])
+def test_non_finite_floats_are_quarantined_naming_the_column(day, table, value) -> None:
+    bad = day.head(2).astype({"air_time": object})  # air_time has no upper bound
+    bad.loc[0, "air_time"] = value
+    result = clean_table(bad, table)
+    assert result.quarantine[REASONS_COLUMN].tolist()[0].startswith("air_time: not a finite number")
+    assert len(result.cleaned) == 1
 
 
 def test_extra_columns_are_reported_not_kept(day, table) -> None:

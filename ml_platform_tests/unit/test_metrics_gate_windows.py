@@ -123,3 +123,9 @@ def test_fast_weighted_bootstrap_metrics_equal_sklearn_on_the_expanded_sample(sc
     assert fast is not None
     for name, fn in CLASSIFICATION.items():
         assert fast[name] == pytest.approx(fn(y[idx], s[idx]), rel=1e-9, abs=1e-12), name
+
+
+def test_a_single_class_error_names_the_rows_scored() -> None:
+    y, scores = np.zeros(10), np.linspace(0, 1, 10)
+    with pytest.raises(ValueError, match="^training window sample holds a single class"):
+        point_metrics("classification", y, scores, where="training window sample")

@@ -1,6 +1,7 @@
 """Evaluation plots: pure functions rendering PNG bytes with matplotlib's Agg canvas (no Dagster,
-no MLflow). Checks the bytes are real PNGs of a sensible size, for classification with and without a
-champion and for regression."""
+no MLflow). Checks the data each plot draws (a constant baseline is flat at the prevalence on the
+precision-recall chart, slice bars carry intervals, ...) and that the bytes are real PNGs of a sensible
+size, for classification with and without a champion and for regression."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from ml_platform.ml.metrics import slice_metrics
+from ml_platform.ml.plot_data import calibration_series, pr_series, roc_series, slice_series
 from ml_platform.ml.plots import confusion_matrix_png, evaluation_plots, slices_png
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,3 +93,61 @@ def test_confusion_matrix_depends_on_threshold() -> None:
     assert confusion_matrix_png(y, scores["challenger"], 0.3) != confusion_matrix_png(
         y, scores["challenger"], 0.7
     )
+
+
+# -- the data the plots draw ------------------------------------------------------------------------
+
+
+def test_constant_baseline_pr_curve_is_flat_at_the_prevalence() -> None:
+    y, scores, _ = classification_holdout()
+    prevalence = y.mean()
+    base = pr_series(y, scores["baseline"])
+    assert np.allclose(base["y"], prevalence) and base["x"].min() == 0 and base["x"].max() == 1
+    assert base["ap"] == pytest.approx(prevalence)
+
+
+def test_pr_curve_area_is_the_average_precision_in_the_legend() -> None:
+    y, scores, _ = classification_holdout()
+    for name in ("challenger", "champion", "baseline"):
+        curve = pr_series(y, scores[name])
+        assert np.all(np.diff(curve["x"]) >= 0), name  # recall only grows along the line
+        area = float(np.sum(np.diff(curve["x"]) * curve["y"][1:]))
+        assert area == pytest.approx(curve["ap"]), name
+    # a model that ranks better lies above the constant on most of the recall range
+    good, flat = pr_series(y, scores["challenger"]), pr_series(y, scores["baseline"])
+    assert good["ap"] > flat["ap"] and np.median(good["y"]) > flat["y"][0]
+
+
+def test_roc_of_a_constant_is_the_diagonal() -> None:
+    y, scores, _ = classification_holdout()
+    base = roc_series(y, scores["baseline"])
+    assert base["auc"] == 0.5 and list(base["x"]) == list(base["y"]) == [0.0, 1.0]
+
+
+def test_calibration_draws_the_constant_as_a_horizontal_line_at_the_observed_rate() -> None:
+    y, scores, _ = classification_holdout()
+    base = calibration_series(y, np.full(len(y), 0.3))
+    assert list(base["x"]) == [0.0, 1.0] and np.allclose(base["y"], y.mean())
+    assert base["point"] == (pytest.approx(0.3), pytest.approx(y.mean()))
+    model = calibration_series(y, scores["challenger"], bins=10)
+    assert model["point"] is None and len(model["x"]) == 10 and np.all(np.diff(model["x"]) > 0)
+
+
+def test_slice_bars_have_intervals_and_an_axis_from_the_no_skill_value() -> None:
+    y, scores, frame = classification_holdout(n=1200)
+    slices = {
+        name: slice_metrics(
+            "classification", frame, y, scores[name], ["carrier", "month"], "roc_auc", samples=100
+        ).to_dict("records")
+        for name in ("challenger", "champion")
+    }
+    panels = slice_series(slices, "roc_auc")
+    assert list(panels) == ["carrier", "month"]
+    carrier = panels["carrier"]
+    assert carrier["labels"][0].startswith("AA (n=")
+    for bar in carrier["bars"].values():
+        assert np.all(bar["low"] < bar["value"]) and np.all(bar["value"] < bar["high"])
+    assert carrier["reference"] == 0.5 and carrier["xlim"] == (0.5, 1.0)
+    # an error metric starts at 0 and is not zoomed to the bars
+    rmse = slice_series({"challenger": [{"slice": "s", "value": "a", "n": 40, "rmse": 9.0}]}, "rmse")
+    assert rmse["s"]["xlim"][0] == 0.0 and rmse["s"]["reference"] is None

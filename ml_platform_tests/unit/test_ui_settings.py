@@ -34,5 +34,8 @@ def test_ui_links_follow_the_environment(tmp_path) -> None:
         }
     )
     registry = moved.mlflow()
-    assert registry.run_url("1", "abc") == "http://127.0.0.1:5123/#/experiments/1/runs/abc"
+    assert (
+        registry.run_url("1", "abc")
+        == "http://127.0.0.1:5123/#/experiments/1/runs/abc?workflowType=machine_learning"
+    )
     assert registry.dagster_run_url("r1") == "http://127.0.0.1:3123/runs/r1"

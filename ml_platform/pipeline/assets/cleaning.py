@@ -13,13 +13,17 @@ from ml_platform.ml.cleaning import (
     merge_results,
 )
 from ml_platform.pipeline.assets.common import partition_label
-from ml_platform.pipeline.assets.partition_metadata import ROW_COUNT, add_partition_metadata, partition_counts
+from ml_platform.pipeline.assets.partition_metadata import (
+    ROW_COUNT,
+    RUN_PARTITIONS,
+    add_partition_metadata,
+    partition_counts,
+)
 from ml_platform.pipeline.assets.progress import Progress, chunked
+from ml_platform.pipeline.checks.data import data_check_specs, evaluate_checks
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import SOURCE_COLUMN
 from ml_platform.specs.models import TableSpec
-
-MAX_QUARANTINE_SHARE = 0.05
 
 
 def _schema_metadata(table: TableSpec) -> dg.TableSchema:
@@ -85,6 +89,14 @@ def _no_empty_days(raw: pd.DataFrame, keys: list[str], table: TableSpec, source:
         )
 
 
+def _source_of(raw: pd.DataFrame) -> str:
+    """Where the rows came from: the first row's ``_source``, or for a delivery without rows the
+    path the source recorded in the frame's ``attrs`` (kept through Parquet)."""
+    if isinstance(raw, pd.DataFrame) and SOURCE_COLUMN in raw and len(raw):
+        return str(raw[SOURCE_COLUMN].iloc[0])
+    return str(getattr(raw, "attrs", {}).get(SOURCE_COLUMN, "?"))
+
+
 def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
     partitions = pipeline.partitions_for(table)
     cleaned_key = pipeline.cleaned_key(table)
@@ -105,7 +117,7 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
             cleaned_key.to_python_identifier(): dg.AssetOut(
                 key=cleaned_key,
                 description=f"`{table.name}` typed and validated against the spec's pandera schema, "
-                "duplicates removed; rows that fail go to the quarantine.",
+                "published only when its blocking data checks pass; rows that fail go to the quarantine.",
                 metadata={"dagster/column_schema": schema},
                 group_name=pipeline.name,
                 owners=pipeline.owners,
@@ -119,33 +131,14 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
                 kinds={"pandas"},
             ),
         },
-        check_specs=[
-            dg.AssetCheckSpec(
-                "contract",
-                asset=cleaned_key,
-                blocking=True,
-                description="The delivery has every required column and is a readable table.",
-            ),
-            dg.AssetCheckSpec(
-                "quarantine_share",
-                asset=cleaned_key,
-                blocking=True,
-                description=f"At most {MAX_QUARANTINE_SHARE:.0%} of delivered rows are quarantined.",
-            ),
-            dg.AssetCheckSpec(
-                "unique_key",
-                asset=cleaned_key,
-                blocking=True,
-                description=f"Primary key {table.primary_key} is unique in cleaned data.",
-            ),
-        ],
+        check_specs=data_check_specs(pipeline.spec, table, cleaned_key),
         ins={"raw": dg.AssetIn(pipeline.raw_key(table))},
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
     )
     def _clean(context: dg.AssetExecutionContext, raw: pd.DataFrame):  # type: ignore[no-untyped-def]
         label = partition_label(context) if partitions else "all"
-        source = str(raw[SOURCE_COLUMN].iloc[0]) if SOURCE_COLUMN in raw and len(raw) else "?"
+        source = _source_of(raw)
         try:
             if check_empty:
                 # an empty day of the main table is a broken delivery (alone or in a range); an
@@ -158,50 +151,40 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
             )
             raise dg.Failure(description=str(exc), metadata={"partition": label, "source": source}) from exc
         cleaned, quarantine = result.cleaned, result.quarantine
-        share = len(quarantine) / max(len(raw), 1)
-        dupes = int(cleaned.duplicated(table.primary_key).sum()) if table.primary_key else 0
-        is_main = table is pipeline.spec.main_table
+        checks, stats, blocked = evaluate_checks(context, pipeline.spec, table, cleaned_key, raw, result)
         run_wide: dict[str, Any] = {
-            "partitions": label,
-            "duplicates_removed_in_run": result.duplicates_removed,
+            RUN_PARTITIONS: label,
+            "rows_in_run": len(cleaned),
+            "duplicate_rows_in_run": result.duplicate_rows,
             "unexpected_columns": ", ".join(result.unexpected_columns) or "none",
         }
-        quarantine_run: dict[str, Any] = {"reasons_in_run": dg.MetadataValue.json(result.reasons)}
+        quarantine_run: dict[str, Any] = {
+            RUN_PARTITIONS: label,
+            "rows_in_run": len(quarantine),
+            "reasons_in_run": dg.MetadataValue.json(result.reasons),
+        }
         if partitions:
-            missing = {"rows_missing_target": cleaned[pipeline.spec.target.column].isna()} if is_main else {}
-            delivered, quarantined = partition_counts(raw), partition_counts(quarantine)
-            per_key = partition_counts(cleaned, missing)
+            quarantined = partition_counts(quarantine)
+            per_key = partition_counts(cleaned)
             for key in context.partition_keys:
-                per_key.setdefault(key, {})["rows_delivered"] = delivered.get(key, {}).get(ROW_COUNT, 0)
-                per_key[key]["rows_quarantined"] = quarantined.get(key, {}).get(ROW_COUNT, 0)
-            zeros = dict.fromkeys([ROW_COUNT, *missing, "rows_delivered", "rows_quarantined"], 0)
-            add_partition_metadata(context, per_key, zeros, asset_key=cleaned_key)
+                per_key.setdefault(key, {}).update(stats[key].metadata())
+            zeros = dict.fromkeys([ROW_COUNT, "rows_delivered", "rows_quarantined"], 0)
             add_partition_metadata(context, quarantined, {ROW_COUNT: 0}, asset_key=quarantine_key)
         else:
-            run_wide |= {
-                "dagster/row_count": len(cleaned),
-                "rows_delivered": len(raw),
-                "rows_quarantined": len(quarantine),
-            }
+            run_wide |= {"dagster/row_count": len(cleaned), **stats["all"].metadata()}
             quarantine_run |= {"dagster/row_count": len(quarantine)}
-        yield dg.Output(cleaned, output_name=cleaned_key.to_python_identifier(), metadata=run_wide)
+        # the quarantine is what this delivery rejected: stored even when the cleaned rows are not
         yield dg.Output(
             quarantine, output_name=quarantine_key.to_python_identifier(), metadata=quarantine_run
         )
-        yield dg.AssetCheckResult(asset_key=cleaned_key, check_name="contract", passed=True)
-        yield dg.AssetCheckResult(
-            asset_key=cleaned_key,
-            check_name="quarantine_share",
-            passed=share <= MAX_QUARANTINE_SHARE,
-            metadata={"share": share, "reasons": dg.MetadataValue.json(result.reasons)},
-            description=f"{len(quarantine)} of {len(raw)} rows quarantined ({share:.2%})",
-        )
-        yield dg.AssetCheckResult(
-            asset_key=cleaned_key,
-            check_name="unique_key",
-            passed=dupes == 0,
-            metadata={"duplicate_keys": dupes},
-        )
+        if blocked is None:
+            if partitions:
+                add_partition_metadata(context, per_key, zeros, asset_key=cleaned_key)
+            yield dg.Output(cleaned, output_name=cleaned_key.to_python_identifier(), metadata=run_wide)
+        yield from checks
+        if blocked is not None:
+            context.log.error(blocked)
+            raise dg.Failure(description=blocked, metadata={"partitions": label, "source": source})
         if PARTITION_COLUMN in cleaned and partitions:
             context.log.info(f"{table.name} {label}: {len(cleaned)} clean, {len(quarantine)} quarantined")
 

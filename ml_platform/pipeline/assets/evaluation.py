@@ -1,6 +1,7 @@
 """The evaluation report: challenger, champion and a naive baseline on the same time-based holdout."""
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -10,7 +11,8 @@ import pandas as pd
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics
+from ml_platform.ml.gate import decide
+from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics, tidy
 from ml_platform.ml.model_card import embedded_images, metrics_table
 from ml_platform.ml.model_factory import predict_scores
 from ml_platform.ml.plots import evaluation_plots
@@ -18,6 +20,7 @@ from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
 
 PLOTS_DIR = "evaluation/plots"
+SLICE_BOOTSTRAP_SAMPLES = 100  # per-slice intervals for the slice chart (~1 s on a 10k-row holdout)
 
 
 def score_candidates(
@@ -35,17 +38,46 @@ def score_candidates(
     return scores
 
 
-def build_report(spec: PipelineSpec, holdout: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Metrics (with bootstrap CIs for the models) and per-slice metrics for each candidate."""
+def bootstrap_logger(log: Callable[[str], None], name: str) -> Callable[[int, int], None]:
+    """``evaluation: bootstrap challenger 40/200 resamples (20%), 1.3 s elapsed``."""
+    started = time.perf_counter()
+
+    def report(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        log(
+            f"evaluation: bootstrap {name} {done}/{total} resamples ({done / total:.0%}), {elapsed:.1f} s elapsed"
+        )
+
+    return report
+
+
+def build_report(
+    spec: PipelineSpec,
+    holdout: pd.DataFrame,
+    scores: dict[str, np.ndarray],
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Metrics (with bootstrap CIs for the models) and per-slice metrics for each candidate;
+    progress of the bootstrap and the slices goes to ``log``."""
     y = holdout[spec.target.name].to_numpy(dtype=float)
     ev = spec.evaluation
+    say = log or (lambda _line: None)
     report: dict[str, Any] = {"metrics": {}, "ci": {}, "slices": {}}
     for name, s in scores.items():
         report["metrics"][name] = point_metrics(spec.task, y, s, ev.decision_threshold)
         if name != "baseline":
-            report["ci"][name] = bootstrap_ci(spec.task, y, s, ev.bootstrap_samples)
+            report["ci"][name] = bootstrap_ci(
+                spec.task, y, s, ev.bootstrap_samples, progress=bootstrap_logger(say, name)
+            )
+            say(f"evaluation: {name} metrics per slice of {', '.join(spec.features.slice_columns)}")
             report["slices"][name] = slice_metrics(
-                spec.task, holdout, y, s, spec.features.slice_columns, spec.gate.metric
+                spec.task,
+                holdout,
+                y,
+                s,
+                spec.features.slice_columns,
+                spec.gate.metric,
+                samples=min(ev.bootstrap_samples, SLICE_BOOTSTRAP_SAMPLES),
             ).to_dict(orient="records")
     return report
 
@@ -62,6 +94,9 @@ def report_markdown(
         "",
         *metrics_table(report),
     ]
+    if report.get("gate"):
+        gate = report["gate"]
+        lines += ["", f"#### Deploy gate: **{gate['decision']}**", "", *(f"- {r}" for r in gate["reasons"])]
     if images:
         lines += ["", "#### Plots", "", *embedded_images(images)]
     lines += [
@@ -74,8 +109,10 @@ def report_markdown(
     champ = {(r["slice"], r["value"]): r[metric] for r in report["slices"].get("champion", [])}
     for row in report["slices"]["challenger"]:
         other = champ.get((row["slice"], row["value"]))
+        low, high = row.get("ci_low"), row.get("ci_high")
+        interval = f" [{low:.3f}, {high:.3f}]" if low is not None and np.isfinite([low, high]).all() else ""
         lines.append(
-            f"| {row['slice']} | {row['value']} | {row['n']} | {row[metric]:.4f} | "
+            f"| {row['slice']} | {row['value']} | {row['n']} | {row[metric]:.4f}{interval} | "
             + ("" if other is None else f"{other:.4f}")
             + " |"
         )
@@ -120,8 +157,15 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         champion = None
         if champ_version is not None and str(champ_version.version) != str(model["version"]):
             champion = mlflow.load_sklearn(f"models:/{spec.model_name}/{champ_version.version}")
+        context.log.info(
+            f"evaluation: scoring {', '.join(['challenger', *(['champion'] if champion else [])])} "
+            f"on {len(holdout):,} holdout rows"
+        )
         scores = score_candidates(spec, holdout, challenger, champion, model["train_label_mean"])
-        report = build_report(spec, holdout, scores)
+        report = build_report(spec, holdout, scores, context.log.info)
+        # the same pure decision the deploy_gate check records: the report states it next to the numbers
+        decision = decide(spec.gate, report["metrics"]["challenger"], report["metrics"].get("champion"))
+        report["gate"] = {"decision": decision.label, "reasons": decision.reasons}
         report.update(
             {
                 "pipeline": pipeline.name,
@@ -136,6 +180,7 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 "train_rows": model.get("train_rows"),
                 "params": model.get("params"),
                 "experiment_id": model["experiment_id"],
+                "training_dagster_run_id": model.get("dagster_run_id"),
                 "gate_metric": spec.gate.metric,
                 "smoke_sample": holdout[spec.features.model_columns]
                 .head(spec.evaluation.smoke_sample_rows)
@@ -143,13 +188,14 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             }
         )
         y = holdout[spec.target.name].to_numpy(dtype=float)
+        context.log.info(f"evaluation: drawing plots ({len(scores)} candidates)")
         images = evaluation_plots(
             spec.task, y, scores, spec.evaluation.decision_threshold, report["slices"], spec.gate.metric
         )
         report["plots"] = [f"{PLOTS_DIR}/{name}" for name in images]
         markdown = report_markdown(spec, report, images)
         flat = {
-            f"holdout_{cand}_{k}": v
+            f"holdout_{cand}_{k}": tidy(v)
             for cand, ms in report["metrics"].items()
             for k, v in ms.items()
             if np.isfinite(v)
@@ -168,12 +214,14 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         metadata: dict[str, Any] = {
             "challenger_version": report["challenger_version"],
             "champion_version": report["champion_version"] or "none",
-            f"challenger_{metric}": report["metrics"]["challenger"][metric],
-            f"baseline_{metric}": report["metrics"]["baseline"][metric],
+            f"challenger_{metric}": tidy(report["metrics"]["challenger"][metric]),
+            f"baseline_{metric}": tidy(report["metrics"]["baseline"][metric]),
             "report": dg.MetadataValue.md(markdown),
+            "deploy_gate": decision.label,
+            "deploy_gate_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
         }
         if "champion" in report["metrics"]:
-            metadata[f"champion_{metric}"] = report["metrics"]["champion"][metric]
+            metadata[f"champion_{metric}"] = tidy(report["metrics"]["champion"][metric])
         for name, url in mlflow.links(
             model["experiment_id"], model["run_id"], spec.model_name, str(model["version"])
         ).items():

@@ -1,5 +1,7 @@
 """Features: one row per main-table row, only information known at prediction time."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -7,7 +9,12 @@ from ml_platform.features.engine import FeatureEngine
 from ml_platform.integrations.k8s import FEATURES_STEP
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.pipeline.assets.common import partition_label
-from ml_platform.pipeline.assets.partition_metadata import ROW_COUNT, add_partition_metadata, partition_counts
+from ml_platform.pipeline.assets.partition_metadata import (
+    ROW_COUNT,
+    RUN_PARTITIONS,
+    add_partition_metadata,
+    partition_counts,
+)
 from ml_platform.pipeline.assets.progress import Progress
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
@@ -52,6 +59,10 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
     ) -> dg.Output[pd.DataFrame]:
         engine = feature_engine.engine_for(spec)
         progress = Progress(context.log, f"features {spec.name}", len(context.partition_keys))
+        context.log.info(
+            f"features {spec.name}: building {len(context.partition_keys)} partitions from "
+            f"{len(main):,} {spec.main_table.name} rows with the {engine} engine (one vectorized pass)"
+        )
         frame = feature_engine.build(spec, main, aux)
         progress.advance(len(context.partition_keys), len(main))
         label = frame[spec.target.name]
@@ -60,11 +71,18 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         for row in per_key.values():
             positives = row.pop("positives")
             if spec.task == "classification":
-                row["positive_rate"] = positives / row["rows_with_label"] if row["rows_with_label"] else 0.0
+                row["positive_rate"] = (
+                    round(positives / row["rows_with_label"], 4) if row["rows_with_label"] else 0.0
+                )
         defaults: dict[str, int | float] = {ROW_COUNT: 0, "rows_with_label": 0}
         if spec.task == "classification":
             defaults["positive_rate"] = 0.0
         add_partition_metadata(context, per_key, defaults)
-        return dg.Output(frame, metadata={"partitions": partition_label(context), "engine": engine})
+        run_wide: dict[str, Any] = {
+            RUN_PARTITIONS: partition_label(context),
+            "rows_in_run": len(frame),
+            "engine": engine,
+        }
+        return dg.Output(frame, metadata=run_wide)
 
     return _features

@@ -12,6 +12,7 @@ from ml_platform.ml.time import assign_partition_keys, days_of_keys
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
     ROW_COUNT,
+    RUN_PARTITIONS,
     add_partition_metadata,
     declared_schema,
     partition_counts,
@@ -19,7 +20,7 @@ from ml_platform.pipeline.assets.partition_metadata import (
 from ml_platform.pipeline.assets.progress import Progress, chunked
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import SOURCE_COLUMN, DataSource
-from ml_platform.sources.retry import SourceError, TransientSourceError
+from ml_platform.sources.retry import PermanentSourceError, SourceError, TransientSourceError
 from ml_platform.specs.models import PartitioningSpec, TableSpec
 
 
@@ -56,11 +57,16 @@ def _fetch_with_progress(
     parts = [pd.DataFrame({c: pd.Series(dtype=object) for c in [*table.columns, PARTITION_COLUMN]})]
     for run in _consecutive(days):
         for chunk in chunked(run):
-            part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
+            try:
+                part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
+            except PermanentSourceError as exc:
+                if len(days) == 1:
+                    raise
+                raise PermanentSourceError(_range_failure(source, table, days, date_columns)) from exc
             parts.append(part)
             progress.advance(len(chunk), len(part))
     parts = parts[1:] or parts  # the empty frame only when nothing was delivered
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = _storable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
     if granularity == "daily" or partitioning is None:
         return frame
     keyed = assign_partition_keys(frame, partitioning.time_spec, granularity, PARTITION_COLUMN)
@@ -76,6 +82,50 @@ def _consecutive(days: list[dt.date]) -> list[list[dt.date]]:
         else:
             runs.append([day])
     return runs
+
+
+def _storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose values mix types (text in one day, numbers in another) stored as text, so the
+    raw partition can be written as delivered; cleaning then quarantines what does not parse."""
+    mixed = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object
+        and pd.api.types.infer_dtype(frame[c], skipna=True) not in ("string", "empty")
+    ]
+    if not mixed:
+        return frame
+    frame = frame.copy()
+    for c in mixed:
+        frame[c] = frame[c].where(frame[c].isna(), frame[c].astype(str))
+    return frame
+
+
+def _spans(days: list[dt.date]) -> list[str]:
+    """Consecutive days as ``a..b`` spans."""
+    return [f"{s[0]}..{s[-1]}" if len(s) > 1 else str(s[0]) for s in _consecutive(days)]
+
+
+def _range_failure(
+    source: DataSource, table: TableSpec, days: list[dt.date], date_columns: tuple[str, ...]
+) -> str:
+    """Which days of a range cannot be read, and what to run instead: a single-run backfill writes
+    every day of its range or none, so the readable days are named as ranges to run on their own."""
+    bad: dict[dt.date, str] = {}
+    for day in days:
+        try:
+            source.fetch_days(table.table, day, day, date_columns)
+        except PermanentSourceError as exc:
+            bad[day] = str(exc)
+    good = [d for d in days if d not in bad]
+    listed = "; ".join(f"{d}: {text}" for d, text in list(bad.items())[:5])
+    return (
+        f"{len(bad)} of {len(days)} days of table '{table.name}' cannot be read ({listed}). A single-run "
+        f"backfill writes all of its days or none, so {days[0]}..{days[-1]} was not ingested and every "
+        "published partition is unchanged; "
+        + (f"run the readable days as {', '.join(_spans(good))}" if good else "no day is readable")
+        + (", and the missing day(s) once delivered." if bad else ".")
+    )
 
 
 def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
@@ -130,9 +180,10 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
         uri = source.uri(table.table)
         metadata: dict[str, Any] = {
             "source_uri": dg.MetadataValue.url(uri) if uri.startswith("http") else uri,
-            "partitions": label,
+            RUN_PARTITIONS if partitions else "partitions": label,
         }
         if partitions:
+            metadata["rows_in_run"] = len(frame)
             add_partition_metadata(context, partition_counts(frame), {ROW_COUNT: 0})
         else:
             metadata[ROW_COUNT] = len(frame)

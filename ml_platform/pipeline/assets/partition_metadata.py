@@ -5,6 +5,10 @@ every partition's materialization, so a run-wide row count would show on each da
 therefore added per partition (``context.add_asset_metadata(..., partition_key=...)``), and the
 column schema, which does not change between days, lives on the asset definition instead of on
 hundreds of events.
+
+Entries that describe the whole run (its range, its total rows) are copied onto every partition too,
+so their names say so: ``run_partitions`` and ``rows_in_run`` beside the partition's own
+``dagster/row_count``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.specs.models import TableSpec
 
 ROW_COUNT = "dagster/row_count"
+#: the partition range of the run that wrote a partition (every partition of a range run shows it)
+RUN_PARTITIONS = "run_partitions"
 
 
 def partition_counts(

@@ -10,11 +10,16 @@ import numpy as np
 from ml_platform.integrations.k8s import TRAINING_STEP
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
-from ml_platform.ml.metrics import point_metrics
+from ml_platform.ml.fit_progress import fit_progress
+from ml_platform.ml.metrics import point_metrics, tidy
+from ml_platform.ml.model_card import model_description, model_tags, run_note
 from ml_platform.ml.model_factory import fit_lean, pipeline_for, predict_scores
 from ml_platform.ml.windows import resolve_windows
 from ml_platform.pipeline.assets.common import code_version, git_sha
+from ml_platform.pipeline.assets.run_reason import training_reason
+from ml_platform.pipeline.code_versions import spec_hash
 from ml_platform.pipeline.names import PipelineNames
+from ml_platform.pipeline.recovery import clean_temp_files, recover_training_leftovers, worker_tags
 
 TRAIN_METRIC_SAMPLE = 20_000
 
@@ -24,7 +29,7 @@ class TrainConfig(dg.Config):
 
     hyperparameters: dict[str, Any] = {}
     as_of: str | None = None
-    reason: str = "scheduled retrain"
+    reason: str | None = None  # default: from the run's tags (schedule, sensor, backfill, manual)
 
 
 def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
@@ -53,6 +58,12 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         mlflow: MlflowRegistry,
         features: PartitionedParquet,
     ) -> dg.Output[dict[str, Any]]:
+        for note in recover_training_leftovers(mlflow, pipeline.name, spec.model_name, context.instance):
+            context.log.warning(note)
+        base = getattr(features.store, "_base_path", None)
+        if base is not None and getattr(base, "protocol", "file") in ("", "file", "local"):
+            for path in clean_temp_files(str(base)):
+                context.log.warning(f"removed a temp file a killed write left behind: {path}")
         windows = resolve_windows(
             spec.training,
             pipeline.partition_keys,
@@ -65,6 +76,11 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         frame = features.read(windows.train, columns=[*cols, label], where_present=label)
         y = frame.pop(label).to_numpy()
         rows = len(frame)
+        if spec.task == "classification" and len(np.unique(y)) < 2:
+            raise dg.Failure(
+                f"training window {windows.train_range}: its {rows} labelled rows hold a single class "
+                f"({label} = {y[0] if rows else 'none'}): a classifier cannot be trained"
+            )
         params = {**spec.estimator.params, **config.hyperparameters}
         context.log.info(f"training on {rows} rows, {windows.train_range}; params {params}")
         # a fixed sample for in-sample fit quality (scoring every training row costs as much as a fit)
@@ -76,13 +92,20 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         held = [frame]
         del frame  # fit_lean frees it before the estimator fits
         started = time.perf_counter()
-        fit_lean(model, held, y)
+        with fit_progress(model.steps[-1][1], context.log.info) as reports:
+            context.log.info(
+                f"fit started: {spec.estimator.label} on {rows:,} rows"
+                + ("" if reports else " (this estimator reports no progress; next line when done)")
+            )
+            fit_lean(model, held, y)
         fit_seconds = time.perf_counter() - started
         context.log.info(
             f"fit {rows:,} rows x {len(cols)} features over {len(windows.train)} partitions in "
             f"{fit_seconds:.1f} s ({rows / max(fit_seconds, 1e-9):,.0f} rows/s)"
         )
-        train_metrics = point_metrics(spec.task, y[sample], predict_scores(model, probe, spec.task))
+        train_metrics = point_metrics(
+            spec.task, y[sample], predict_scores(model, probe, spec.task), where="training window sample"
+        )
         tags = {
             "dagster_run_id": context.run.run_id,
             "dagster_asset": pipeline.model_key.to_user_string(),
@@ -91,7 +114,9 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             "holdout_partitions": windows.holdout_range,
             "code_version": code_version(),
             "git_sha": git_sha(),
-            "training_reason": config.reason,
+            "training_reason": training_reason(config.reason, context.run.tags),
+            "spec_hash": spec_hash(spec),
+            **worker_tags(),
         }
         back_link = mlflow.dagster_run_url(context.run.run_id)
         if back_link:
@@ -102,13 +127,32 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             model=model,
             task=spec.task,
             params={**params, "estimator": spec.estimator.label, "features": ",".join(cols)},
-            metrics={f"train_{k}": v for k, v in train_metrics.items()} | {"fit_seconds": fit_seconds},
+            metrics={f"train_{k}": tidy(v) for k, v in train_metrics.items()}
+            | {"fit_seconds": round(fit_seconds, 2)},
             tags=tags,
             # read again, now that the fit's memory is free, for the dataset's digest and schema
             train_frame=features.read(windows.train, columns=[*cols, label], where_present=label),
             target=label,
             input_example=example,
         )
+        version_url = mlflow.version_url(spec.model_name, logged["version"])
+        trained_by = {"Dagster run that trained it": back_link}
+        mlflow.describe_run(
+            logged["run_id"],
+            run_note(
+                f"{spec.model_name} v{logged['version']}",
+                {**trained_by, "model version": version_url},
+                [f"reason: {tags['training_reason']}", f"train {windows.train_range}, {rows:,} rows"],
+            ),
+        )
+        mlflow.describe_version(
+            spec.model_name,
+            logged["version"],
+            run_note(
+                f"{spec.model_name} v{logged['version']} (model card after the deploy gate)", trained_by
+            ),
+        )
+        mlflow.describe_model(spec.model_name, model_description(spec), model_tags(spec, tags["spec_hash"]))
         record = {
             "model_name": spec.model_name,
             **logged,
@@ -126,6 +170,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             "train_window": windows.train_range,
             "holdout_window": windows.holdout_range,
             "train_rows": rows,
+            "training_reason": tags["training_reason"],
             "fit_seconds": round(fit_seconds, 2),
             "dataset_digest": logged["dataset_digest"],
         }

@@ -13,8 +13,6 @@ from ml_platform.pipeline.jobs import PipelineJobs
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.pipeline.sensors.check_records import metadata_text, new_evaluations
 
-GATE_CHECK_FAILED = "DagsterAssetCheckFailedError"
-
 
 def _links(
     notifier: Notifier, mlflow: MlflowRegistry, model: str, version: str | None, run_id: str
@@ -47,15 +45,13 @@ def run_failure_alert(
         monitored_jobs=monitored,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Notifies (Slack / webhook / email) when a run of this pipeline fails, naming the "
-        "failed assets and the partition. Gate rejections are reported by the gate alert instead.",
+        "failed assets and the partition. A gate rejection does not fail its run (WARN severity): "
+        "the gate rejection alert reports it.",
     )
     def _alert(context: dg.RunFailureSensorContext, notifier: Notifier, mlflow: MlflowRegistry) -> None:
         run = context.dagster_run
         failures = context.get_step_failure_events()
         errors = {e.step_key: e.step_failure_data.error for e in failures if e.step_key}  # type: ignore[union-attr]
-        if errors and all(err is not None and err.cls_name == GATE_CHECK_FAILED for err in errors.values()):
-            context.log.info("only the deploy gate failed: reported by the gate rejection alert")
-            return
         failed_assets = sorted({k for step in errors for k in steps.get(step, [step])})
         causes = [
             (err.message.strip().splitlines() or ["?"])[-1][:500]
@@ -160,8 +156,8 @@ def champion_alert(pipeline: PipelineNames) -> dg.SensorDefinition:
             materialization = record.asset_materialization
             metadata = dict(materialization.metadata) if materialization else {}
             version = metadata_text(metadata, "champion_version")
-            if version is None:
-                continue  # "already champion": nothing moved
+            if version is None or metadata_text(metadata, "champion_moved") == "False":
+                continue  # "already champion", refused, repaired: the alias did not move
             previous = metadata_text(metadata, "previous_champion") or "none"
             notes.append(
                 Notification(

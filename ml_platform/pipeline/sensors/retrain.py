@@ -49,11 +49,13 @@ def failed_blocking_checks(
     """``partition: check`` for each partition whose latest evaluation of a blocking check failed.
 
     Evaluations yielded inside a partitioned run may be stored without a partition: the run's
-    partition (or range) is used then."""
-    failed = []
+    partition (or range) is used then. A check on an unpartitioned asset (a lookup table) whose
+    latest evaluation failed blocks every partition (``all: …``)."""
+    failed, lookups = [], []
     runs: dict[str, list[str]] = {}
     for check in checks:
         latest: dict[str, bool] = {}
+        whole: bool | None = None  # an unpartitioned asset (a lookup): its latest evaluation
         for record in instance.event_log_storage.get_asset_check_execution_history(check, limit=1000):
             if record.status not in FINISHED:
                 continue
@@ -63,11 +65,15 @@ def failed_blocking_checks(
                 covered = runs.setdefault(
                     record.run_id, _run_partitions(instance, record.run_id, partitions_def)
                 )
+            if not covered and whole is None:
+                whole = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
+                if not whole:
+                    lookups.append(f"all: {check.asset_key.path[-1]}.{check.name}")
             for partition in covered:
                 if partition in partitions and partition not in latest:
                     latest[partition] = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
         failed += [f"{p}: {check.asset_key.path[-1]}.{check.name}" for p, ok in latest.items() if not ok]
-    return sorted(failed)
+    return sorted(lookups) + sorted(failed)
 
 
 def failed_ingests(instance: dg.DagsterInstance, pipeline: PipelineNames, partitions: set[str]) -> list[str]:
@@ -93,7 +99,7 @@ def retrain_sensor(
     @dg.sensor(
         name=f"{pipeline.name}_retrain_sensor",
         job=jobs.train,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=pipeline.spec.sensors.retrain_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING
         if pipeline.spec.training.retrain_after_new_partitions
         and source_class(pipeline.spec.source).receives_new_data

@@ -1,0 +1,46 @@
+"""A new local MLflow database from the per-machine template: real MLflow (SqlAlchemyStore on
+SQLite) opens it without migrating, and an existing database is never touched."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ml_platform.integrations.mlflow_db import ensure_local_db
+
+
+def test_a_new_database_is_a_migrated_copy_mlflow_uses_as_its_own(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'home' / 'mlflow.db'}"
+    assert ensure_local_db(uri) is True
+    assert list((tmp_path / "cache" / "ml_platform").glob("mlflow-empty-*.db"))
+    with sqlite3.connect(tmp_path / "home" / "mlflow.db") as conn:
+        (location,) = conn.execute(
+            "SELECT artifact_location FROM experiments WHERE experiment_id = 0"
+        ).fetchone()
+    assert location == str(tmp_path / "mlruns" / "0")
+
+    from mlflow import MlflowClient
+    from mlflow.store.db.utils import _get_latest_schema_revision, _get_schema_version
+    from sqlalchemy import create_engine
+
+    engine = create_engine(uri)
+    assert _get_schema_version(engine) == _get_latest_schema_revision()  # nothing left to migrate
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = client.create_experiment("e")
+    run = client.create_run(exp)
+    client.log_metric(run.info.run_id, "auc", 0.74)
+    client.create_registered_model("m")
+    assert client.get_run(run.info.run_id).data.metrics == {"auc": 0.74}
+    assert [m.name for m in client.search_registered_models()] == ["m"]
+
+
+def test_an_existing_database_is_never_replaced(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"someone's data")
+    assert ensure_local_db(f"sqlite:///{db}") is False
+    assert db.read_bytes() == b"someone's data"
+    assert ensure_local_db("http://127.0.0.1:5000") is False
+    assert not (tmp_path / "cache").exists()  # nothing made for a URI it does not handle
