@@ -61,6 +61,14 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("PipelineSpec", "evaluation"): "holdout scoring",
     ("PipelineSpec", "gate"): "when a challenger may replace the champion",
     ("PipelineSpec", "schedules"): "cron schedules of ingestion and retraining",
+    ("PipelineSpec", "checks"): "blocking data checks on each cleaned partition",
+    ("PipelineSpec", "sensors"): "how often the retrain and deploy sensors run",
+    ("ChecksSpec", "history_partitions"): "previous published partitions the thresholds are taken from",
+    ("ChecksSpec", "max_quarantine_share"): "a partition fails above this share of quarantined rows",
+    ("ChecksSpec", "volume"): "delivered rows against the median of the previous partitions",
+    ("ChecksSpec", "max_missing_target_share"): "a partition fails above this share of rows without a target",
+    ("SensorsSpec", "retrain_interval_seconds"): "seconds between two evaluations of the retrain sensor",
+    ("SensorsSpec", "deploy_interval_seconds"): "seconds between two evaluations of the deploy sensor",
     ("SourceSpec", "options"): "the kind's options (validated by the kind; see docs/sources.md)",
     ("SourceSpec", "retry"): "retries of transient faults",
     ("SourceSpec", "sensor"): "the new-data sensor's polling",
@@ -97,41 +105,37 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ScheduleSpec", "ingest_cron"): "when the daily ingest runs",
     ("ScheduleSpec", "retrain_cron"): "when the weekly retrain runs",
 }
-ORDER = (
-    "PipelineSpec",
-    "SourceSpec",
-    "RetrySpec",
-    "NewDataSensorSpec",
-    "PartitioningSpec",
-    "TimeSpec",
-    "TableSpec",
-    "ColumnSpec",
-    "TargetSpec",
-    "FeaturesSpec",
-    "EstimatorSpec",
-    "TrainingSpec",
-    "EvaluationSpec",
-    "GateSpec",
-    "ScheduleSpec",
-)
-# where each model sits in a spec (the example values are read from there)
-PATHS: dict[str, tuple[str, ...]] = {
-    "PipelineSpec": (),
-    "SourceSpec": ("source",),
-    "RetrySpec": ("source", "retry"),
-    "NewDataSensorSpec": ("source", "sensor"),
-    "PartitioningSpec": ("partitioning",),
-    "TimeSpec": ("partitioning", "time"),
-    "TableSpec": ("main_table",),
-    "ColumnSpec": ("main_table", "columns", "precipitation"),
-    "TargetSpec": ("target",),
-    "FeaturesSpec": ("features",),
-    "EstimatorSpec": ("estimator",),
-    "TrainingSpec": ("training",),
-    "EvaluationSpec": ("evaluation",),
-    "GateSpec": ("gate",),
-    "ScheduleSpec": ("schedules",),
-}
+# A model's own fields with a more telling example spot than its first use (e.g. a column with checks).
+PATH_OVERRIDES: dict[str, tuple[str, ...]] = {"ColumnSpec": ("main_table", "columns", "precipitation")}
+
+
+def model_paths() -> dict[str, tuple[str, ...]]:
+    """Every spec model reachable from ``PipelineSpec`` → where it first sits in a spec, in order."""
+    paths: dict[str, tuple[str, ...]] = {}
+
+    def visit(model: type[BaseModel], path: tuple[str, ...]) -> None:
+        if model.__name__ in paths:
+            return
+        paths[model.__name__] = PATH_OVERRIDES.get(model.__name__, path)
+        for field, info in model.model_fields.items():
+            for inner in _models_in(info.annotation):
+                key = info.alias or field
+                visit(
+                    inner, (*path, key) if not _is_mapping_of(info.annotation, inner) else (*path, key, "*")
+                )
+
+    visit(models.PipelineSpec, ())
+    return paths
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _is_mapping_of(annotation: Any, inner: type[BaseModel]) -> bool:
+    return typing.get_origin(annotation) is dict and inner in typing.get_args(annotation)
 
 
 def _type_name(annotation: Any) -> str:
@@ -193,16 +197,23 @@ def _example_specs() -> list[dict[str, Any]]:
 def _lookup(spec: dict[str, Any], path: tuple[str, ...]) -> Any:
     node: Any = spec
     for part in path:
+        if isinstance(node, list):  # a list of tables: the first one
+            node = node[0] if node else None
+        if part == "*" and isinstance(node, dict) and node:
+            node = next(iter(node.values()))
+            continue
         if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]
     return node
 
 
-def _example(model: str, name: str, info: FieldInfo, specs: list[dict[str, Any]]) -> Any:
+def _example(
+    model: str, name: str, info: FieldInfo, specs: list[dict[str, Any]], paths: dict[str, tuple[str, ...]]
+) -> Any:
     key = info.alias or name
     for spec in specs:
-        found = _lookup(spec, (*PATHS[model], key))
+        found = _lookup(spec, (*paths[model], key))
         if found is not None and found != {} and found != []:
             return found
     if (model, name) in EXAMPLES:
@@ -238,9 +249,10 @@ def render() -> str:
         "`datasets/seattle_weather/seattle_weather.yaml` and the flights plugin's spec.",
         "",
     ]
-    for name in ORDER:
+    paths = model_paths()
+    for name, path in paths.items():
         model: type[BaseModel] = getattr(models, name)
-        where = ".".join(PATHS[name]) or "(top level)"
+        where = ".".join(path).replace(".*", ".<name>") or "(top level)"
         doc = " ".join((model.__doc__ or "").split())
         lines += [f"## {name}", "", f"At `{where}`. {doc}".rstrip(), ""]
         lines += ["| field | type | default | description | example |", "|---|---|---|---|---|"]
@@ -250,7 +262,7 @@ def render() -> str:
             if not described:
                 raise ValueError(f"{name}.{field}: no description (add one to the model or DESCRIPTIONS)")
             description = " ".join(described.split()).replace("|", "\\|")
-            example = _snippet(key, _example(name, field, info, specs)).replace("|", "\\|")
+            example = _snippet(key, _example(name, field, info, specs, paths)).replace("|", "\\|")
             lines.append(
                 f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {description} | `{example}` |"
             )
