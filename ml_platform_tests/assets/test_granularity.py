@@ -79,17 +79,24 @@ def test_hourly_partitions_key_rows_by_local_hour_and_keep_the_wrong_day_check(t
         driver = SensorDriver(defs, "events_new_data_sensor", instance)
         (request,), _ = driver.tick()  # two days of hours: one range run over 48 hour keys
         assert request.partition_key_range == dg.PartitionKeyRange("2024-01-01-00:00", "2024-01-02-23:00")
-        assert driver.run(request).success
+        failed = driver.run(request)  # another day's row in Jan 1st's file: quarantined, check blocks
+        assert not failed.success
+        messages = " ".join(
+            str(e.event_specific_data.error.message)  # type: ignore[union-attr]
+            for e in failed.all_events
+            if e.event_type_value == "STEP_FAILURE"
+        )
+        assert "2024-01-01-00:00 quarantine_share" in messages
+        assert "ts: not the partition's day (Europe/Berlin)" in messages
+
+        deliver(landing, dt.date(2024, 1, 1))  # corrected: only that day's hours run again
+        (again,), _ = driver.tick()
+        assert again.partition_key_range == dg.PartitionKeyRange("2024-01-01-00:00", "2024-01-01-23:00")
+        assert driver.run(again).success
         cleaned = dg.AssetKey(["events", "cleaned_events"])
-        assert len(instance.get_materialized_partitions(cleaned)) == 48
+        assert len(instance.get_materialized_partitions(cleaned)) == 24
         value = defs.load_asset_value(cleaned, instance=instance, partition_key="2024-01-01-07:00")
         assert value["ts"].astype(str).tolist() == ["2024-01-01 07:00:00"]  # local Berlin time
-        quarantine = defs.load_asset_value(
-            dg.AssetKey(["events", "quarantine_events"]), instance=instance, partition_key="2024-01-01-00:00"
-        )
-        assert quarantine["_reasons"].tolist() == [
-            "ts: not the partition's day (Europe/Berlin): 2024-03-01 in partition 2024-01-01-00:00"
-        ]
 
 
 def test_weekly_partitions_from_monday(tmp_path: Path) -> None:
