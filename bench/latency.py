@@ -40,7 +40,7 @@ def _spec(home: Path, history_days: int, runs: int, interval: int) -> dict[str, 
     overrides = {
         "source": {
             "kind": "landing_dir",
-            "options": {"path": str(home / "landing")},
+            "options": {"path": str(home / "landing"), "quiet_seconds": 0},  # files renamed into place
             "sensor": {"minimum_interval_seconds": interval},
         },
         "partitioning": {"start": START.isoformat(), "end": end.isoformat()},

@@ -78,7 +78,7 @@ class LandingApiServer(ThreadingHTTPServer):
         verbose: bool = False,
     ) -> None:
         super().__init__(("127.0.0.1", port), handler)
-        self.landing = LandingDirSource(path=str(landing), max_retries=0)
+        self.landing = LandingDirSource(path=str(landing), max_retries=0, quiet_seconds=0)  # renamed in place
         self.token = token
         self.verbose = verbose
         self.requests: list[str] = []

@@ -80,7 +80,10 @@ def _publisher(
     """The publisher and the spec ``source`` section that reads what it publishes."""
     if args.to in ("file", "http"):
         path = Path(args.path) if args.path else _default_landing(spec, args.to)
-        return FilePublisher(path, fmt=args.format), {"kind": "landing_dir", "options": {"path": str(path)}}
+        return FilePublisher(path, fmt=args.format), {
+            "kind": "landing_dir",
+            "options": {"path": str(path), "quiet_seconds": 0},
+        }  # renamed into place
     if args.to == "sql":
         url = args.url or f"sqlite:///{_home() / 'source.db'}"
         return SqlPublisher(url), {"kind": "sql", "options": {"url": url, "version_column": "_loaded_at"}}

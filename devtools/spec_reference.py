@@ -20,7 +20,7 @@ from ml_platform.specs import models
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "specs.md"
-EXAMPLE_SPECS = ("datasets/seattle_weather/seattle_weather.yaml",)
+EXAMPLE_SPECS = ("datasets/seattle_weather/seattle_weather.yaml", "docs/examples/flights_transforms.yaml")
 
 # Examples for fields neither example spec sets (kept here so every field shows one).
 EXAMPLES: dict[tuple[str, str], Any] = {

@@ -47,7 +47,7 @@ def synthetic_regression_spec(landing: Path, days: int = 20) -> PipelineSpec:
         {
             "name": "synthetic_demand",
             "task": "regression",
-            "source": {"kind": "landing_dir", "options": {"path": str(landing)}},
+            "source": {"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}},
             "partitioning": {
                 "start": "2024-01-01",
                 "end": (dt.date(2024, 1, 1) + dt.timedelta(days=days - 1)).isoformat(),

@@ -9,7 +9,7 @@ import pandas as pd
 from dagster_pyspark import LazyPySparkResource
 
 from ml_platform.integrations.spark import spark_config
-from ml_platform.ml.features import build_features, builder_for, finish_features
+from ml_platform.ml.features import build_features, builder_for, builder_options, finish_features
 from ml_platform.specs.models import PipelineSpec
 
 Engine = Literal["pandas", "spark"]
@@ -37,9 +37,7 @@ class FeatureEngine(dg.ConfigurableResource):
             return build_features(spec, main, aux)
         builder = builder_for(spec)
         assert builder.spark is not None
-        built = builder.spark(
-            self.spark.spark_session, main, aux, builder.validated_options(spec.features.options)
-        )
+        built = builder.spark(self.spark.spark_session, main, aux, builder_options(spec))
         return finish_features(spec, main, built)
 
 

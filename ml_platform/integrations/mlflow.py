@@ -196,6 +196,21 @@ class MlflowRegistry(dg.ConfigurableResource):
         with self._fluent() as mlflow:
             return str(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=dst))
 
+    def load_json(self, run_id: str, artifact_file: str) -> Any | None:
+        """A JSON artifact of a run (``None`` if the run has no such file)."""
+        import json
+
+        from mlflow.exceptions import MlflowException
+
+        with self._fluent() as mlflow:
+            try:
+                return json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}"))
+            except (MlflowException, OSError):
+                return None
+
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        return dict(self.client().get_run(run_id).data.metrics)
+
     # -- tracking -------------------------------------------------------------------------------
     def log_trained_model(
         self,

@@ -172,8 +172,14 @@ class PartitionedParquet:
         return sorted(self.paths)
 
     def read(
-        self, keys: Sequence[str], columns: Sequence[str] | None = None, where_present: str | None = None
+        self,
+        keys: Sequence[str],
+        columns: Sequence[str] | None = None,
+        where_present: str | None = None,
+        sample: tuple[float, int] | None = None,
     ) -> pd.DataFrame:
+        """``sample=(fraction, seed)``: only that stratified, reproducible share of each partition's
+        rows (``ml/sampling.py``), taken partition by partition, so the whole range is never held."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
@@ -185,7 +191,12 @@ class PartitionedParquet:
 
         def one(key: str) -> Any:
             table = pq.read_table(io.BytesIO(self.store.read_bytes(self.paths[key])), columns=wanted)
-            return table.filter(pc.is_valid(table[where_present])) if where_present else table
+            table = table.filter(pc.is_valid(table[where_present])) if where_present else table
+            if sample is not None:
+                from ml_platform.ml.sampling import day_sample
+
+                table = table.take(pa.array(day_sample(table.num_rows, sample[0], sample[1], key)))
+            return table
 
         with ThreadPoolExecutor(IO_THREADS) as pool:
             tables = list(pool.map(one, sorted(keys)))

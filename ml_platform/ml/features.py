@@ -24,8 +24,9 @@ class FeatureBuilder:
 
     ``pandas(main, aux, options)`` is required; ``spark(session, main, aux, options)`` is optional and
     must give the same columns and values. ``tables`` are the auxiliary tables it reads (checked
-    against the spec); ``options`` validates the spec's ``features.options``; ``outputs(spec)``, when
-    given, names the columns it produces, so a spec's feature names are checked before anything runs."""
+    against the spec); ``options`` validates the spec's ``features.options``. A builder with
+    ``reads_spec`` also gets the whole ``features`` section as ``options["features"]``; ``outputs(spec)``,
+    when given, names the columns it produces, so a spec's feature names are checked before anything runs."""
 
     name: str
     pandas: PandasBuild
@@ -33,6 +34,7 @@ class FeatureBuilder:
     tables: tuple[str, ...] = ()
     options: type[BaseModel] | None = None
     description: str = ""
+    reads_spec: bool = False
     outputs: Callable[[PipelineSpec], Collection[str]] | None = None
 
     def validated_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,6 +56,13 @@ def builder_for(spec: PipelineSpec) -> FeatureBuilder:
 
     builder: FeatureBuilder = FEATURE_BUILDERS.get(spec.features.builder)
     return builder
+
+
+def builder_options(spec: PipelineSpec) -> dict[str, Any]:
+    """The options a spec's builder is called with (validated; plus the spec's ``features``)."""
+    builder = builder_for(spec)
+    options = builder.validated_options(spec.features.options)
+    return {**options, "features": spec.features} if builder.reads_spec else options
 
 
 def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
@@ -98,9 +107,7 @@ def _class_label(spec: PipelineSpec, values: pd.Series) -> pd.Series:
 def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Model columns + slice columns + label + partition, one row per row of ``main``."""
     builder = builder_for(spec)
-    return finish_features(
-        spec, main, builder.pandas(main, aux, builder.validated_options(spec.features.options))
-    )
+    return finish_features(spec, main, builder.pandas(main, aux, builder_options(spec)))
 
 
 def finish_features(spec: PipelineSpec, main: pd.DataFrame, built: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,9 @@ from ml_platform.pipeline.assets.deployment import deployment_asset
 from ml_platform.pipeline.assets.evaluation import evaluation_asset
 from ml_platform.pipeline.assets.features import features_asset
 from ml_platform.pipeline.assets.ingestion import raw_asset
+from ml_platform.pipeline.assets.predictions import live_performance_asset, predictions_asset
 from ml_platform.pipeline.assets.training import model_asset
+from ml_platform.pipeline.checks.drift import drift_checks
 from ml_platform.pipeline.checks.gate import deploy_gate_check
 from ml_platform.pipeline.code_versions import with_code_versions
 from ml_platform.pipeline.jobs import pipeline_jobs
@@ -17,6 +19,7 @@ from ml_platform.pipeline.names import PipelineNames
 from ml_platform.pipeline.schedules import pipeline_schedules
 from ml_platform.pipeline.sensors.alerts import champion_alert, gate_rejection_alert, run_failure_alert
 from ml_platform.pipeline.sensors.deploy import deploy_sensor
+from ml_platform.pipeline.sensors.monitoring import drift_alert, scoring_automation
 from ml_platform.pipeline.sensors.new_data import new_data_sensor
 from ml_platform.pipeline.sensors.retrain import blocking_check_keys, retrain_sensor
 from ml_platform.specs.models import PipelineSpec
@@ -31,6 +34,8 @@ def pipeline_assets(pipeline: PipelineNames) -> list[dg.AssetsDefinition]:
         model_asset(pipeline),
         evaluation_asset(pipeline),
         deployment_asset(pipeline),
+        predictions_asset(pipeline),
+        live_performance_asset(pipeline),
     ]
     return with_code_versions(pipeline, assets)
 
@@ -48,8 +53,8 @@ def pipeline_definitions(
     cleaned = {pipeline.cleaned_key(t) for t in pipeline.tables}
     return dg.Definitions(
         assets=assets,
-        asset_checks=[deploy_gate_check(pipeline)],
-        jobs=[j for j in (jobs.ingest, jobs.lookups, jobs.train, jobs.deploy) if j is not None],
+        asset_checks=[deploy_gate_check(pipeline), *drift_checks(pipeline)],
+        jobs=[j for j in (jobs.ingest, jobs.lookups, jobs.train, jobs.deploy, jobs.score) if j is not None],
         schedules=pipeline_schedules(pipeline, jobs, schedules_running),
         sensors=[
             deploy_sensor(pipeline, jobs),
@@ -58,5 +63,7 @@ def pipeline_definitions(
             run_failure_alert(pipeline, jobs, assets),
             gate_rejection_alert(pipeline),
             champion_alert(pipeline),
+            drift_alert(pipeline),
+            scoring_automation(pipeline),
         ],
     )

@@ -15,6 +15,7 @@ class PipelineJobs:
     lookups: dg.UnresolvedAssetJobDefinition | None
     train: dg.UnresolvedAssetJobDefinition
     deploy: dg.UnresolvedAssetJobDefinition
+    score: dg.UnresolvedAssetJobDefinition | None = None
 
 
 def pipeline_jobs(
@@ -54,5 +55,11 @@ def pipeline_jobs(
             selection=dg.AssetSelection.assets(pipeline.deployment_key),
             tags={DEPLOY_CONCURRENCY_TAG: pipeline.name},
             description="Promote a gate-approved version to champion (launched by the deploy sensor).",
+        ),
+        score=dg.define_asset_job(
+            f"{pipeline.name}_score",
+            selection=dg.AssetSelection.assets(pipeline.predictions_key, pipeline.live_performance_key),
+            description="Score days with the current champion and compute live performance (backfills; "
+            "new days are scored by declarative automation).",
         ),
     )

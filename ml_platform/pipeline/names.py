@@ -52,6 +52,14 @@ class PipelineNames:
         return self.key("deployment")
 
     @property
+    def predictions_key(self) -> dg.AssetKey:
+        return self.key("predictions")
+
+    @property
+    def live_performance_key(self) -> dg.AssetKey:
+        return self.key("live_performance")
+
+    @property
     def gate_check_key(self) -> dg.AssetCheckKey:
         return dg.AssetCheckKey(self.report_key, "deploy_gate")
 

@@ -93,6 +93,11 @@ class DataSource(dg.ConfigurableResource, ABC):
         """Days delivered for ``table`` → a fingerprint that changes when the day is re-delivered."""
         raise NotImplementedError(f"{type(self).__name__} cannot list its deliveries")
 
+    def delivery_notes(self, table: str) -> list[str]:
+        """What the listing left out and why (still being written, ambiguous, unknown names): the
+        new-data sensor puts these in its skip reason and logs them as warnings."""
+        return []
+
     @property
     def kind(self) -> str:
         return self.source_kind or type(self).__name__

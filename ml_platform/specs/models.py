@@ -7,6 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ml_platform.specs.monitoring import MonitoringSpec
+from ml_platform.specs.transform_checks import check_transforms
+from ml_platform.specs.transforms import TimeRef, Transform
+
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -241,6 +245,16 @@ class FeaturesSpec(_Strict):
     engine: Literal["pandas", "spark"] | None = Field(
         default=None, description="feature engine; default: the environment's (pandas locally)"
     )
+    transforms: list[Transform] = Field(
+        default_factory=list, description="builder 'transforms': declarative features, in order"
+    )
+    prediction_time: TimeRef | None = Field(
+        default=None, description="when a row is predicted; lags, windows and as-of joins end before it"
+    )
+    known_after: list[str] = Field(
+        default_factory=list,
+        description="main columns known only after prediction time (only windows read them)",
+    )
 
     @property
     def model_columns(self) -> list[str]:
@@ -253,6 +267,8 @@ class FeaturesSpec(_Strict):
         builder = FEATURE_BUILDERS.get(self.builder)
         if builder.options is not None:
             _check_options(builder.options, self.options, "options")
+        if self.transforms and self.builder != "transforms":
+            raise ValueError(f"transforms are run by builder 'transforms', not '{self.builder}'")
         return self
 
 
@@ -298,6 +314,14 @@ class TrainingSpec(_Strict):
     window_partitions: int = Field(gt=0)
     holdout_partitions: int = Field(gt=0)
     as_of: dt.date | None = Field(default=None, description="last holdout day; default: last partition")
+    sample_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="train on this share of every day's labelled rows (stratified by day, reproducible "
+        "with sample_seed), read day by day: for windows larger than memory; the MLflow dataset is the sample",
+    )
+    sample_seed: int = 0
     retrain_after_new_partitions: int | None = Field(
         default=7, ge=1, description="retrain sensor: train once this many new feature partitions are in"
     )
@@ -392,6 +416,7 @@ class PipelineSpec(_Strict):
     checks: ChecksSpec = ChecksSpec()
     schedules: ScheduleSpec = ScheduleSpec()
     sensors: SensorsSpec = SensorsSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
 
     @field_validator("auxiliary_tables")
     @classmethod
@@ -443,6 +468,32 @@ class PipelineSpec(_Strict):
                 f"{n_partitions}"
                 + (f" ({self.partitioning.granularity})" if self.partitioning.granularity != "daily" else "")
             )
+        return self
+
+    @model_validator(mode="after")
+    def _transforms_fit_tables(self) -> PipelineSpec:
+        """Transforms read known columns and tables; model columns are produced and known in time."""
+        f = self.features
+        if not f.transforms and f.prediction_time is None:
+            return self
+        produced, late = check_transforms(
+            f.transforms,
+            f.prediction_time,
+            [*f.known_after, *([] if self.target.column in f.known_after else [self.target.column])],
+            list(self.main_table.columns),
+            {t.name: list(t.columns) for t in self.auxiliary_tables},
+            frozenset(c for c, column in self.main_table.columns.items() if column.dtype == "str"),
+        )
+        have = [*self.main_table.columns, *produced]
+        for field in ("categorical", "numeric", "slice_columns"):
+            unknown = [c for c in getattr(f, field) if c not in have]
+            if unknown:
+                raise ValueError(
+                    f"features.{field}: {unknown} are neither main_table columns nor transform outputs"
+                )
+        leaking = [c for c in f.model_columns if c in late]
+        if leaking:
+            raise ValueError(f"features: model columns {leaking} are known only after prediction time")
         return self
 
     @property

@@ -26,7 +26,11 @@ BAD_DAY = dt.date(2024, 1, 6)
 def world(make_world, tmp_path_factory):  # type: ignore[no-untyped-def]
     landing = tmp_path_factory.mktemp("landing")
     write_synthetic_landing(landing, days=DAYS)
-    spec = with_source(synthetic_regression_spec(landing, days=DAYS), "landing_dir", {"path": str(landing)})
+    spec = with_source(
+        synthetic_regression_spec(landing, days=DAYS),
+        "landing_dir",
+        {"path": str(landing), "quiet_seconds": 0},
+    )
     spec = spec.model_copy(
         update={"training": spec.training.model_copy(update={"retrain_after_new_partitions": 1})}
     )

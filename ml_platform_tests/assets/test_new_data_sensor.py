@@ -58,7 +58,7 @@ def kind_setup(
             with LandingApiServer(tmp_path / "landing") as api:
                 yield "http", {"base_url": api.url}, publisher
             return
-        yield "landing_dir", {"path": str(tmp_path / "landing")}, publisher
+        yield "landing_dir", {"path": str(tmp_path / "landing"), "quiet_seconds": 0}, publisher
     elif label.startswith("sql"):
         url = f"sqlite:///{tmp_path / 'src.db'}" if label == "sql_sqlite" else postgres_url
         sql = SqlPublisher(url)

@@ -47,7 +47,9 @@ def test_replay_to_file_feeds_the_new_data_sensor(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     assert sorted(p.name for p in (landing / "flights").iterdir()) == ["2013-01-01.csv", "2013-01-02.csv"]
 
-    spec = short_flights_spec(source={"kind": "landing_dir", "options": {"path": str(landing)}})
+    spec = short_flights_spec(
+        source={"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}}
+    )
     defs = build_definitions([spec], local_environment(tmp_path / "home"))
     with dg.instance_for_test() as instance:
         sensor = SensorDriver(defs, "flights_delay_new_data_sensor", instance)
@@ -70,7 +72,7 @@ def test_new_data_sensor_evaluates_through_a_dagster_code_server(tmp_path: Path)
         "from ml_platform.definitions import build_definitions\n"
         "from ml_platform.environments import local_environment\n"
         "from ml_platform_tests.helpers import short_flights_spec\n"
-        f"spec = short_flights_spec(source={{'kind': 'landing_dir', 'options': {{'path': {str(landing)!r}}}}})\n"
+        f"spec = short_flights_spec(source={{'kind': 'landing_dir', 'options': {{'path': {str(landing)!r}, 'quiet_seconds': 0}}}})\n"
         f"defs = build_definitions([spec], local_environment({str(tmp_path / 'home')!r}))\n"
     )
     (tmp_path / "dagster_home").mkdir()

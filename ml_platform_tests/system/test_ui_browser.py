@@ -367,6 +367,46 @@ def test_data_assets_show_row_counts_and_the_pandera_schema(stack: Stack, shots:
         page.get_by_text("rows_quarantined").first.wait_for()
 
 
+def test_the_deployment_page_states_the_live_version(stack: Stack, shots: Shots) -> None:
+    page = shots.page
+    with step(shots, "11_deployment_live_version", stack):
+        page.goto(f"{stack.dagster}/assets/flights_delay/deployment")
+        page.get_by_text("champion_version", exact=True).first.wait_for()
+        page.get_by_text("previous_champion", exact=True).first.wait_for()
+        page.get_by_text("export_path", exact=True).first.wait_for()
+        page.get_by_text("champion_history", exact=True).first.wait_for()
+
+
+def test_a_gate_rejection_reads_as_a_decision_on_the_run_page(stack: Stack, shots: Shots) -> None:
+    """A weakened challenger launched as from the Launchpad: the run succeeds and its own page says
+    why the gate rejected it (not a red failure with a stack trace)."""
+    from dagster import DagsterRunStatus
+    from dagster_graphql import DagsterGraphQLClient
+
+    client = DagsterGraphQLClient("127.0.0.1", port_number=stack.dagster_port, timeout=60)
+    weak = {"max_iter": 3, "max_depth": 1, "learning_rate": 0.05}
+    run_id = client.submit_job_execution(
+        "flights_delay_train",
+        repository_location_name="ml_platform",
+        repository_name="__repository__",
+        run_config={"ops": {"flights_delay__model": {"config": {"hyperparameters": weak}}}},
+    )
+    deadline = time.monotonic() + 420
+    while (status := client.get_run_status(run_id)) not in (
+        DagsterRunStatus.SUCCESS,
+        DagsterRunStatus.FAILURE,
+    ):
+        assert time.monotonic() < deadline, f"training {run_id} still {status}:\n{stack.log_tail()}"
+        time.sleep(3)
+    assert status == DagsterRunStatus.SUCCESS, "a gate rejection must not fail the run"
+    page = shots.page
+    with step(shots, "12_gate_rejection_run", stack):
+        page.goto(f"{stack.dagster}/runs/{run_id}")
+        page.get_by_text("rejected by deploy_gate", exact=False).first.wait_for()
+        page.get_by_text("the champion stays", exact=False).first.wait_for()
+        assert page.get_by_text("DagsterAssetCheckFailedError").count() == 0
+
+
 def test_one_ctrl_c_stops_every_server(stack: Stack) -> None:
     assert _listening(stack.serve_port), f"the endpoint is not up:\n{stack.log_tail()}"
     assert stack.stop(), f"servers still running after one SIGINT:\n{stack.log_tail()}"

@@ -27,4 +27,5 @@ def test_generated_definitions_match_the_snapshot(tmp_path: Path) -> None:
     for section in want:
         assert got[section] == want[section], f"definitions changed in section {section!r}"
     assert set(got) == set(want)
-    assert len(got["assets"]) == 20 and "flights_delay/deployment" in got["assets"]
+    assert len(got["assets"]) == 24 and "flights_delay/deployment" in got["assets"]
+    assert "flights_delay/predictions" in got["assets"] and "flights_delay/live_performance" in got["assets"]

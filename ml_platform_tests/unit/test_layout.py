@@ -135,7 +135,7 @@ def test_the_core_loads_with_no_dataset_plugin(no_plugins: dict[str, str], tmp_p
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0] == (
-        "['http', 'landing_dir', 's3', 'sql'] ['columns'] "
+        "['http', 'landing_dir', 's3', 'sql'] ['columns', 'transforms'] "
         "['hist_gradient_boosting', 'linear', 'random_forest'] ['email', 'slack', 'webhook']"
     )
     assert lines[1].startswith("SpecError: no pipeline specs: set ML_PLATFORM_SPEC_DIR")

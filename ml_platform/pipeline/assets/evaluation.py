@@ -15,6 +15,7 @@ from ml_platform.ml.gate import decide
 from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics, tidy
 from ml_platform.ml.model_card import embedded_images, metrics_table
 from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.monitoring import daily_reference
 from ml_platform.ml.plots import evaluation_plots
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
@@ -200,9 +201,21 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             for k, v in ms.items()
             if np.isfinite(v)
         }
+        perf = spec.monitoring.performance
+        live_metric = perf.metric or spec.gate.metric
+        daily = daily_reference(  # what a live day is judged against (see performance_decay)
+            spec.task,
+            holdout[PARTITION_COLUMN].astype(str).to_numpy(),
+            y,
+            scores["challenger"],
+            live_metric,
+            live_metric in {"roc_auc", "r2"},
+            perf.min_rows,
+        )
+        report["holdout_daily"] = daily
         mlflow.log_to_run(
             model["run_id"],
-            {k.replace("_challenger", ""): v for k, v in flat.items()},
+            {k.replace("_challenger", ""): v for k, v in flat.items()} | daily,
             {
                 "evaluation/report.md": report_markdown(spec, report),
                 "evaluation/metrics.json": pd.Series(flat).to_json(),

@@ -1,6 +1,7 @@
 """The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
 logged to MLflow and registered as a new version aliased ``challenger``."""
 
+import json
 import time
 from typing import Any
 
@@ -10,6 +11,8 @@ import numpy as np
 from ml_platform.integrations.k8s import TRAINING_STEP
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile
 from ml_platform.ml.fit_progress import fit_progress
 from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
@@ -73,7 +76,13 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         )
         label = spec.target.name
         # only the window's labelled rows and the model's columns leave Parquet
-        frame = features.read(windows.train, columns=[*cols, label], where_present=label)
+        training = spec.training
+        taken = (training.sample_fraction, training.sample_seed) if training.sample_fraction else None
+        frame = features.read(windows.train, columns=[*cols, label], where_present=label, sample=taken)
+        if taken:
+            context.log.info(
+                f"training sample: {taken[0]:.2%} of each day's labelled rows (seed {taken[1]}), day by day"
+            )
         y = frame.pop(label).to_numpy()
         rows = len(frame)
         if spec.task == "classification" and len(np.unique(y)) < 2:
@@ -116,6 +125,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             "git_sha": git_sha(),
             "training_reason": training_reason(config.reason, context.run.tags),
             "spec_hash": spec_hash(spec),
+            "training_sample": f"{taken[0]} of each day, seed {taken[1]}" if taken else "all labelled rows",
             **worker_tags(),
         }
         back_link = mlflow.dagster_run_url(context.run.run_id)
@@ -131,7 +141,9 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             | {"fit_seconds": round(fit_seconds, 2)},
             tags=tags,
             # read again, now that the fit's memory is free, for the dataset's digest and schema
-            train_frame=features.read(windows.train, columns=[*cols, label], where_present=label),
+            train_frame=features.read(
+                windows.train, columns=[*cols, label], where_present=label, sample=taken
+            ),
             target=label,
             input_example=example,
         )
@@ -153,6 +165,23 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             ),
         )
         mlflow.describe_model(spec.model_name, model_description(spec), model_tags(spec, tags["spec_hash"]))
+        # the drift reference moves with the model: a profile of its training window on its run
+        window = features.read(
+            windows.train, columns=[*cols, PARTITION_COLUMN], where_present=None, sample=taken
+        )
+        drift = spec.monitoring.drift
+        profile = build_profile(
+            window,
+            spec.features.numeric,
+            spec.features.categorical,
+            window[PARTITION_COLUMN].to_numpy(),
+            scores=predict_scores(model, window[cols], spec.task),
+            bins=drift.bins,
+            max_categories=drift.max_categories,
+        )
+        del window
+        mlflow.log_to_run(logged["run_id"], {}, {PROFILE_ARTIFACT: json.dumps(profile)})
+        mlflow.tag_version(spec.model_name, logged["version"], {"reference_profile": PROFILE_ARTIFACT})
         record = {
             "model_name": spec.model_name,
             **logged,

@@ -154,6 +154,10 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
         if waiting is not None:
             return waiting
         delivered, notes = delivered_days(pipeline, source)
+        problems = [note for t in pipeline.tables for note in source.delivery_notes(t.table)]
+        for problem in problems:  # never resolved silently: a warning event and the skip reason
+            context.log.warning(problem)
+        notes = [*problems, *notes]
         if not delivered:
             return dg.SkipReason(
                 f"no complete day delivered yet at {where}" + (f"; {'; '.join(notes)}" if notes else "")

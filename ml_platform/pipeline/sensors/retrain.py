@@ -1,7 +1,14 @@
-"""Retrain sensor: train a challenger once enough new feature partitions are in, never past a failed
-blocking check (a blocked day keeps its older features, so the checks are read, not just the data)."""
+"""Retrain sensor: train a challenger once enough new feature partitions are in, or when a drift or
+live-performance check fails, never past a failed blocking check (a blocked day keeps its older
+features, so the checks are read, not just the data), and not again within the spec's cooldown.
+
+A sensor rather than an ``AutomationCondition`` on the model: the run must carry *why* it trains
+(the failed check's reason goes into ``TrainConfig.reason`` and the MLflow ``training_reason`` tag),
+the cooldown spans different triggers (check failures and new partitions), and the model is an
+unpartitioned asset over many daily partitions; automation conditions can express none of these."""
 
 import json
+import time
 from collections.abc import Sequence
 
 import dagster as dg
@@ -12,7 +19,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from ml_platform.ml.windows import resolve_windows
 from ml_platform.pipeline.jobs import PipelineJobs
 from ml_platform.pipeline.names import PipelineNames
-from ml_platform.pipeline.sensors.check_records import FINISHED
+from ml_platform.pipeline.sensors.check_records import FINISHED, metadata_text, new_evaluations
+from ml_platform.pipeline.sensors.monitoring import monitoring_checks
 from ml_platform.sources.base import source_class
 
 
@@ -89,10 +97,39 @@ def failed_ingests(instance: dg.DagsterInstance, pipeline: PipelineNames, partit
     return sorted(failed)
 
 
+def check_triggers(
+    instance: dg.DagsterInstance, pipeline: PipelineNames, cursor: dict[str, int]
+) -> tuple[list[str], dict[str, int]]:
+    """Reasons of monitoring checks that failed since the cursor (drift / decay, as the spec enables)."""
+    monitoring = pipeline.spec.monitoring
+    enabled = {
+        "feature_drift": monitoring.retrain_on_drift,
+        "prediction_drift": monitoring.retrain_on_drift,
+        "performance_decay": monitoring.retrain_on_decay,
+    }
+    reasons, after = [], dict(cursor)
+    for name, key in monitoring_checks(pipeline).items():
+        new = new_evaluations(instance, key, int(cursor.get(name, 0)), limit=1000)
+        after[name] = max([int(cursor.get(name, 0)), *(r.id for r, _ in new)])
+        if enabled[name]:
+            reasons += [
+                metadata_text(dict(e.metadata), "retrain_reason") or f"{name} failed"
+                for _, e in new
+                if not e.passed
+            ]
+    return reasons, after
+
+
+def reason_days(reasons: Sequence[str]) -> set[str]:
+    """Days named in reasons like ``drift: wx_visib PSI 0.31 (2013-06-03)``."""
+    return {r.rsplit("(", 1)[-1].rstrip(")") for r in reasons if r.endswith(")") and "(" in r}
+
+
 def retrain_sensor(
     pipeline: PipelineNames, jobs: PipelineJobs, checks: Sequence[dg.AssetCheckKey]
 ) -> dg.SensorDefinition:
     threshold = pipeline.spec.training.retrain_after_new_partitions or 1
+    cooldown = pipeline.spec.monitoring.retrain_cooldown_hours * 3600
     features = pipeline.features_key
     model_op = pipeline.model_key.to_python_identifier()
 
@@ -104,13 +141,17 @@ def retrain_sensor(
         if pipeline.spec.training.retrain_after_new_partitions
         and source_class(pipeline.spec.source).receives_new_data
         else dg.DefaultSensorStatus.STOPPED,
-        description=f"Requests a train run once {threshold} new `features` partitions are in and no "
-        "blocking check on the cleaned data of the training window has failed.",
+        description=f"Requests a train run once {threshold} new `features` partitions are in, or when a "
+        "drift / live-performance check fails (at most once per "
+        f"{pipeline.spec.monitoring.retrain_cooldown_hours:g} h), and no blocking check on the cleaned "
+        "data of the training window has failed. The reason is passed to the run.",
     )
     def _retrain(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         state = json.loads(context.cursor) if context.cursor else {}
         after = int(state.get("after", 0))
         pending = set(state.get("pending", []))
+        last = float(state.get("last_retrain", 0.0))
+        reasons, check_cursor = check_triggers(context.instance, pipeline, state.get("checks", {}))
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=features, after_storage_id=after or None),
             limit=10_000,
@@ -118,11 +159,27 @@ def retrain_sensor(
         ).records
         pending |= {r.partition_key for r in records if r.partition_key}
         after = max([after, *(r.storage_id for r in records)])
-        cursor = json.dumps({"after": after, "pending": sorted(pending)})
-        if len(pending) < threshold:
-            return dg.SensorResult(
-                skip_reason=f"{len(pending)} of {threshold} new feature partition(s) since the last retrain",
-                cursor=cursor,
+
+        def result(skip: str, retrained: bool = False, **extra: object) -> dg.SensorResult:
+            cursor = {
+                "after": after,
+                "pending": [] if retrained else sorted(pending),
+                "checks": check_cursor,
+                "last_retrain": time.time() if retrained else last,
+            }
+            return dg.SensorResult(skip_reason=skip or None, cursor=json.dumps(cursor), **extra)  # type: ignore[arg-type]
+
+        waited, cooling = time.time() - last, ""
+        if reasons and waited < cooldown:
+            cooling = (
+                f"{len(reasons)} failed check(s) ({reasons[0]}), but the last retrain was "
+                f"{waited / 3600:.1f} h ago (cooldown {cooldown / 3600:g} h)"
+            )
+            context.log.info(f"cooldown: not retraining for {reasons}")
+            reasons = []
+        if not reasons and len(pending) < threshold:
+            return result(
+                cooling or f"{len(pending)} of {threshold} new feature partition(s) since the last retrain"
             )
         present = sorted(context.instance.get_materialized_partitions(features))
         try:
@@ -130,22 +187,22 @@ def retrain_sensor(
                 pipeline.spec.training, pipeline.partition_keys, present, None, pipeline.features_label
             )
         except ValueError as exc:
-            return dg.SensorResult(skip_reason=f"{len(pending)} new partitions, but {exc}", cursor=cursor)
-        blocked = failed_blocking_checks(
-            context.instance, checks, set(windows.train + windows.holdout) | pending, pipeline.partitions_def
-        )
-        blocked += failed_ingests(context.instance, pipeline, set(windows.train + windows.holdout) | pending)
+            return result(f"{len(pending)} new partitions, but {exc}")
+        span = set(windows.train + windows.holdout) | pending | reason_days(reasons)
+        blocked = failed_blocking_checks(context.instance, checks, span, pipeline.partitions_def)
+        blocked += failed_ingests(context.instance, pipeline, span)
         if blocked:
-            return dg.SensorResult(
-                skip_reason=f"not retraining past failed blocking check(s) / ingests: {', '.join(blocked[:5])}",
-                cursor=cursor,
-            )
-        span = f"{min(pending)}..{max(pending)}"
+            return result(f"not retraining past failed blocking check(s) / ingests: {', '.join(blocked[:5])}")
+        if reasons:
+            reason, trigger = "; ".join(dict.fromkeys(reasons))[:500], reasons[0].split(":", 1)[0]
+        else:
+            reason, trigger = f"{len(pending)} new partitions ({min(pending)}..{max(pending)})", "new_data"
         request = dg.RunRequest(
-            run_key=f"{pipeline.name}:retrain:{after}",
-            run_config={"ops": {model_op: {"config": {"reason": f"{len(pending)} new partitions ({span})"}}}},
-            tags={"ml_platform/trigger": "new_data", "ml_platform/new_partitions": span},
+            run_key=f"{pipeline.name}:retrain:{after}:{max(check_cursor.values(), default=0)}",
+            run_config={"ops": {model_op: {"config": {"reason": reason}}}},
+            tags={"ml_platform/trigger": trigger, "ml_platform/reason": reason[:250]}
+            | ({"ml_platform/new_partitions": f"{min(pending)}..{max(pending)}"} if pending else {}),
         )
-        return dg.SensorResult(run_requests=[request], cursor=json.dumps({"after": after, "pending": []}))
+        return result("", retrained=True, run_requests=[request])
 
     return _retrain

@@ -1,0 +1,167 @@
+"""Batch scoring and live performance: ``predictions`` scores each day's features with the champion
+as of the run (the version is recorded per day, so a re-run after a champion change shows in the
+day's materialization history, never silently); ``live_performance`` joins them to the outcomes once
+they are known and checks for a real decay against the holdout recorded at deployment."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from ml_platform.integrations.mlflow import MlflowRegistry
+from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.features import label_of
+from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.monitoring import (
+    MODEL_VERSION,
+    SCORE,
+    day_performance,
+    join_outcomes,
+    known_metric,
+    predictions_frame,
+    reference_metrics,
+    score_summary,
+    summary_text,
+    with_ids,
+)
+from ml_platform.pipeline.assets.common import partition_label
+from ml_platform.pipeline.checks.drift import (
+    champion_profile,
+    drift_result,
+    judge_scores,
+    prediction_drift_spec,
+)
+from ml_platform.pipeline.checks.performance import decay_results, performance_decay_spec
+from ml_platform.pipeline.names import PipelineNames
+
+#: Run when a day's features (or cleaned data) land or change, never past a failing blocking check
+#: upstream, for any day (``eager()`` alone looks only at the latest time window; 2013 is history).
+SCORING_CONDITION = (
+    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+
+def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+    name = spec.model_name
+
+    @dg.asset(
+        key=pipeline.predictions_key,
+        ins={"features": dg.AssetIn(pipeline.features_key)},
+        deps=[pipeline.cleaned_key(spec.main_table)],
+        partitions_def=pipeline.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=SCORING_CONDITION,
+        check_specs=[prediction_drift_spec(pipeline)],
+        output_required=False,
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"mlflow", "parquet"},
+        description=f"Each day's features scored by `models:/{name}@champion` as of the run: one row "
+        "per feature row with `prediction_id` (pipeline:day:row), `score` and `model_version`. "
+        "Without a champion nothing is written. A champion change does not rescore old days; a re-run "
+        "records the new version in that day's materialization history.",
+    )
+    def _predictions(
+        context: dg.AssetExecutionContext, mlflow: MlflowRegistry, features: pd.DataFrame
+    ) -> Iterator[Any]:
+        label = partition_label(context)
+        version, profile = champion_profile(mlflow, name)
+        if version is None:
+            context.log.warning(f"{name} has no champion: nothing scored for {label}")
+            yield drift_result(spec, "prediction_drift", pd.DataFrame(), None, None, lambda _: [])
+            return
+        model = mlflow.load_sklearn(f"models:/{name}/{version}")  # the alias, resolved once, above
+        cols = list(getattr(model, "feature_names_in_", spec.features.model_columns))
+        scores = predict_scores(model, features[cols], spec.task) if len(features) else np.array([])
+        out = predictions_frame(pipeline.name, features, scores, version)
+        threshold = spec.evaluation.decision_threshold
+        for key in context.partition_keys:
+            day = out[SCORE].to_numpy()[out[PARTITION_COLUMN].to_numpy() == key]
+            context.add_asset_metadata(
+                {MODEL_VERSION: version, "dagster/row_count": len(day)}
+                | score_summary(day, spec.task, threshold),
+                partition_key=key,
+            )
+        summary = score_summary(out[SCORE].to_numpy(), spec.task, threshold)
+        context.log.info(f"{label}: {len(out)} rows scored by {name} v{version} ({summary_text(summary)})")
+        yield dg.Output(
+            out,
+            metadata={"model_uri": f"models:/{name}/{version}", "partitions": label},
+        )
+        yield drift_result(spec, "prediction_drift", out, version, profile, judge_scores(spec, profile or {}))
+
+    return _predictions
+
+
+def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
+    spec = pipeline.spec
+    perf = spec.monitoring.performance
+    metric = perf.metric or spec.gate.metric
+    known_metric(spec.task, metric)
+    main = spec.main_table
+
+    @dg.asset(
+        key=pipeline.live_performance_key,
+        ins={
+            "predictions": dg.AssetIn(pipeline.predictions_key),
+            "main": dg.AssetIn(
+                pipeline.cleaned_key(main), metadata={"columns": [spec.target.column, PARTITION_COLUMN]}
+            ),
+        },
+        partitions_def=pipeline.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=SCORING_CONDITION,
+        check_specs=[performance_decay_spec(pipeline, metric)],
+        group_name=pipeline.name,
+        owners=pipeline.owners,
+        kinds={"pandas", "parquet"},
+        description=f"The champion's {metric} per day (bootstrap 95% CI) once at least "
+        f"{perf.labels_known_share:.0%} of the day's rows have an outcome, from the predictions joined "
+        f"to `{main.name}` on prediction id; one row per day.",
+    )
+    def _live(
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowRegistry,
+        predictions: pd.DataFrame,
+        main: pd.DataFrame,
+    ) -> Iterator[Any]:
+        outcomes = with_ids(pipeline.name, main)
+        outcomes["label"] = label_of(spec, main).to_numpy()
+        joined = join_outcomes(predictions, outcomes)
+        references: dict[str, dict[str, float]] = {}
+        rows = []
+        for key in context.partition_keys:
+            day = joined[joined[PARTITION_COLUMN] == key]
+            version = str(day[MODEL_VERSION].iloc[0]) if len(day) else ""
+            if version and version not in references:
+                run_id = mlflow.model_version(spec.model_name, version).run_id
+                references[version] = reference_metrics(mlflow.run_metrics(run_id), metric)
+            result = day_performance(
+                spec.task,
+                key,
+                day[SCORE].to_numpy(),
+                day["label"].to_numpy(),
+                perf.labels_known_share,
+                perf.min_rows,
+                perf.bootstrap_samples,
+                spec.evaluation.decision_threshold,
+            )
+            record = result.record(metric, version) | references.get(version, reference_metrics({}, metric))
+            rows.append(record)
+            context.add_asset_metadata(
+                {
+                    k: v
+                    for k, v in record.items()
+                    if k != PARTITION_COLUMN and (not isinstance(v, float) or np.isfinite(v))
+                },
+                partition_key=key,
+            )
+        frame = pd.DataFrame(rows)
+        yield dg.Output(frame, metadata={"partitions": partition_label(context), "metric": metric})
+        yield from decay_results(spec, metric, frame)
+
+    return _live
