@@ -43,6 +43,11 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("GateSpec", "max_value"): 0.45,
     ("TrainingSpec", "as_of"): "2013-12-31",
     ("PipelineSpec", "auxiliary_tables"): [{"name": "planes", "table": "planes", "partitioned": False}],
+    ("TrainingSpec", "sample_fraction"): 0.25,
+    ("TrainingSpec", "sample_seed"): 7,
+    ("MonitoringSpec", "retrain_on_drift"): False,
+    ("MonitoringSpec", "retrain_on_decay"): False,
+    ("PerformanceSpec", "metric"): "roc_auc",
 }
 # Descriptions of fields whose model declares none (a field renamed or removed fails generation).
 DESCRIPTIONS: dict[tuple[str, str], str] = {
@@ -69,6 +74,21 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ChecksSpec", "max_missing_target_share"): "a partition fails above this share of rows without a target",
     ("SensorsSpec", "retrain_interval_seconds"): "seconds between two evaluations of the retrain sensor",
     ("SensorsSpec", "deploy_interval_seconds"): "seconds between two evaluations of the deploy sensor",
+    ("PipelineSpec", "monitoring"): "batch scoring, live performance, drift and check-triggered retraining",
+    ("TrainingSpec", "sample_seed"): "seed of the training sample (with sample_fraction)",
+    ("MonitoringSpec", "drift"): "when a feature or the scores drift",
+    ("MonitoringSpec", "performance"): "when live performance decays",
+    ("MonitoringSpec", "retrain_on_drift"): "a failed drift check requests a retrain",
+    ("MonitoringSpec", "retrain_on_decay"): "a failed performance check requests a retrain",
+    ("DriftSpec", "psi_threshold"): "a day's PSI against the training window must reach this",
+    ("DriftSpec", "natural_margin"): "and exceed the largest daily PSI inside the window times this",
+    ("DriftSpec", "p_value"): "and the KS / chi-squared test must reject sameness at this level",
+    ("DriftSpec", "bins"): "quantile bins of numeric features for the PSI",
+    ("DriftSpec", "max_categories"): "categories kept per categorical feature (the rest pooled)",
+    ("PerformanceSpec", "labels_known_share"): "a day counts once this share of its rows has a label",
+    ("PerformanceSpec", "tolerance"): "how far below the deployment holdout metric a day may fall",
+    ("PerformanceSpec", "bootstrap_samples"): "resamples of a day's interval",
+    ("PerformanceSpec", "min_rows"): "days with fewer labelled rows are not judged",
     ("SourceSpec", "options"): "the kind's options (validated by the kind; see docs/sources.md)",
     ("SourceSpec", "retry"): "retries of transient faults",
     ("SourceSpec", "sensor"): "the new-data sensor's polling",
@@ -109,14 +129,19 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
 PATH_OVERRIDES: dict[str, tuple[str, ...]] = {"ColumnSpec": ("main_table", "columns", "precipitation")}
 
 
+TRANSFORMS_MODULE = "ml_platform.specs.transforms"  # its models: docs/features.md
+MODELS: dict[str, type[BaseModel]] = {}
+
+
 def model_paths() -> dict[str, tuple[str, ...]]:
     """Every spec model reachable from ``PipelineSpec`` → where it first sits in a spec, in order."""
     paths: dict[str, tuple[str, ...]] = {}
 
     def visit(model: type[BaseModel], path: tuple[str, ...]) -> None:
-        if model.__name__ in paths:
+        if model.__name__ in paths or model.__module__ == TRANSFORMS_MODULE:
             return
         paths[model.__name__] = PATH_OVERRIDES.get(model.__name__, path)
+        MODELS[model.__name__] = model
         for field, info in model.model_fields.items():
             for inner in _models_in(info.annotation):
                 key = info.alias or field
@@ -141,6 +166,8 @@ def _is_mapping_of(annotation: Any, inner: type[BaseModel]) -> bool:
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(repr(a) for a in args)
     if origin in (typing.Union, types.UnionType):
@@ -151,6 +178,8 @@ def _type_name(annotation: Any) -> str:
     if annotation is type(None):
         return "null"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation.__module__ == TRANSFORMS_MODULE:
+            return f"[{annotation.__name__}](features.md)"
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
     return getattr(annotation, "__name__", str(annotation))
 
@@ -233,7 +262,10 @@ def _snippet(key: str, value: Any) -> str:
 
 def render() -> str:
     specs = _example_specs()
-    stale = [k for k in [*DESCRIPTIONS, *EXAMPLES] if k[1] not in getattr(models, k[0]).model_fields]
+    model_paths()
+    stale = [
+        k for k in [*DESCRIPTIONS, *EXAMPLES] if k[0] not in MODELS or k[1] not in MODELS[k[0]].model_fields
+    ]
     if stale:
         raise ValueError(f"descriptions/examples of fields that no longer exist: {stale}")
     lines = [
@@ -251,7 +283,7 @@ def render() -> str:
     ]
     paths = model_paths()
     for name, path in paths.items():
-        model: type[BaseModel] = getattr(models, name)
+        model = MODELS[name]
         where = ".".join(path).replace(".*", ".<name>") or "(top level)"
         doc = " ".join((model.__doc__ or "").split())
         lines += [f"## {name}", "", f"At `{where}`. {doc}".rstrip(), ""]
