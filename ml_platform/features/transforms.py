@@ -58,6 +58,5 @@ TRANSFORMS = register_builder(
         spark=_spark,
         reads_spec=True,
         description="the main table's columns plus the spec's declarative, leak-free features.transforms",
-        outputs=produced_columns,
     )
 )
