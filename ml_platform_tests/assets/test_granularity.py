@@ -24,7 +24,7 @@ def events_spec(landing: Path, granularity: str, days: int, **training: Any) -> 
         {
             "name": "events",
             "task": "classification",
-            "source": {"kind": "landing_dir", "options": {"path": str(landing)}},
+            "source": {"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}},
             "partitioning": {
                 "start": "2024-01-01",
                 "end": (dt.date(2024, 1, 1) + dt.timedelta(days=days - 1)).isoformat(),

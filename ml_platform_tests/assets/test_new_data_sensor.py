@@ -134,7 +134,7 @@ def test_sensor_spreads_a_backlog_over_ticks(tmp_path: Path) -> None:
     spec = with_source(
         synthetic_regression_spec(tmp_path, days=20),
         "landing_dir",
-        {"path": str(tmp_path / "landing")},
+        {"path": str(tmp_path / "landing"), "quiet_seconds": 0},
         sensor={"max_runs_per_tick": 1, "max_days_per_run": 3},
     )
     with dg.instance_for_test() as instance:
@@ -156,7 +156,9 @@ def test_history_is_one_single_run_backfill_and_a_redelivery_reruns_its_day(tmp_
         day = START + dt.timedelta(days=offset)
         publisher.publish_day("sales", day, sales_day(day))
     spec = with_source(
-        synthetic_regression_spec(tmp_path, days=20), "landing_dir", {"path": str(tmp_path / "landing")}
+        synthetic_regression_spec(tmp_path, days=20),
+        "landing_dir",
+        {"path": str(tmp_path / "landing"), "quiet_seconds": 0},
     )
     with dg.instance_for_test() as instance:
         driver = driver_for(spec, tmp_path / "home", instance)
