@@ -10,12 +10,12 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export MLFLOW_ENABLE_TELEMETRY ?= false
 export DO_NOT_TRACK ?= true
 
-.PHONY: install demo dev status test lint fmt constraints clean bench prod-like prod-like-down prod-like-status
+.PHONY: install demo demo-weather dev status test lint fmt constraints clean bench prod-like prod-like-down prod-like-status
 
 $(STAMP): pyproject.toml datasets/flights_delay/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark]" -e datasets/flights_delay
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark,examples]" -e datasets/flights_delay
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,15 @@ demo: $(STAMP)
 	rm -rf $(ML_PLATFORM_HOME)
 	$(MAKE) --no-print-directory $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ml-platform demo
+
+## demo-weather: the second example (datasets/seattle_weather: a spec, no Python) to a deployed champion
+WEATHER_SPEC := datasets/seattle_weather/seattle_weather.yaml
+demo-weather: $(STAMP)
+	rm -rf $(ML_PLATFORM_HOME)
+	$(MAKE) --no-print-directory $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/ml-platform validate --spec $(WEATHER_SPEC)
+	$(BIN)/ml-platform replay --spec $(WEATHER_SPEC) --from vega_datasets:_data/seattle-weather.csv --to file
+	$(BIN)/ml-platform demo --spec $(WEATHER_SPEC)
 
 ## dev: Dagster UI on 127.0.0.1:3000 and MLflow UI on 127.0.0.1:5000; one Ctrl-C stops both
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

@@ -23,7 +23,7 @@ def read_clean(
     out = {}
     for table in tables:
         raw = (
-            source.fetch_days(table.table, first, last, spec.partitioning.date_columns)
+            source.fetch_days(table.table, first, last, spec.partitioning.day_columns)
             if table.partitioned
             else source.fetch_static(table.table)
         )

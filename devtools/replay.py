@@ -1,5 +1,7 @@
-"""``ml-platform replay``: publish the bundled data day by day into a source (landing dir, local
-HTTP API, SQL table, S3 prefix), so the new-data sensors have something to react to."""
+"""``ml-platform replay``: publish a spec's data day by day into a source (landing dir, local HTTP
+API, SQL table, S3 prefix), so the new-data sensors have something to react to. The days are read
+from the spec's own source, or split out of whole files (``--from``, e.g. a CSV a package ships),
+by the spec's ``partitioning.time``."""
 
 from __future__ import annotations
 
@@ -12,24 +14,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flights_delay.source import Nycflights13Source
+import pandas as pd
 
 from devtools.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
+from devtools.split import FileTables
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.sources.base import SOURCE_COLUMN
+from ml_platform.specs.models import PipelineSpec
 
 KINDS = ("file", "http", "sql", "s3")
 
 
 def add_parser(sub: Any) -> None:
-    replay = sub.add_parser("replay", help="publish the bundled data day by day into a source")
+    replay = sub.add_parser("replay", help="publish a spec's data day by day into a source")
     replay.add_argument("--to", choices=KINDS, required=True, help="kind of source to publish into")
-    replay.add_argument("--days", type=int, required=True, help="how many days to publish")
+    replay.add_argument("--days", type=int, default=None, help="how many days (default: the spec's all)")
     replay.add_argument("--start", default=None, help="first day (default: the spec's start)")
     replay.add_argument("--interval", type=float, default=0.0, help="seconds between days (default 0)")
-    replay.add_argument("--spec", default="flights_delay", help="bundled spec whose tables are replayed")
     replay.add_argument(
-        "--path", default=None, help="file/http: landing dir (default $ML_PLATFORM_HOME/landing)"
+        "--spec",
+        action="append",
+        default=None,
+        help="spec name or path (repeatable; default: all configured)",
+    )
+    replay.add_argument(
+        "--from",
+        dest="from_files",
+        action="append",
+        default=None,
+        metavar="[TABLE=]FILE",
+        help="read a table from one whole CSV/Parquet file (or PACKAGE:RESOURCE, a file an installed "
+        "package ships) instead of the spec's source; TABLE defaults to the main table",
+    )
+    replay.add_argument(
+        "--path",
+        default=None,
+        help="file/http: landing dir (default: the spec's landing_dir path, else $ML_PLATFORM_HOME/landing)",
     )
     replay.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file/s3 format")
     replay.add_argument("--url", default=None, help="sql: SQLAlchemy URL (default sqlite under the home)")
@@ -47,12 +67,19 @@ def _home() -> Path:
     return Path(os.environ.get("ML_PLATFORM_HOME", ".ml_platform")).resolve()
 
 
-def _publisher(args: argparse.Namespace) -> tuple[Publisher, dict[str, Any]]:
+def _default_landing(spec: PipelineSpec | None, to: str) -> Path:
+    if spec is not None and to == "file" and spec.source.kind == "landing_dir":
+        path = Path(str(spec.source.options["path"]))
+        return path if path.is_absolute() else _home() / path
+    return _home() / ("landing" if to == "file" else "http_landing")
+
+
+def _publisher(
+    args: argparse.Namespace, spec: PipelineSpec | None = None
+) -> tuple[Publisher, dict[str, Any]]:
     """The publisher and the spec ``source`` section that reads what it publishes."""
     if args.to in ("file", "http"):
-        path = (
-            Path(args.path) if args.path else _home() / ("landing" if args.to == "file" else "http_landing")
-        )
+        path = Path(args.path) if args.path else _default_landing(spec, args.to)
         return FilePublisher(path, fmt=args.format), {
             "kind": "landing_dir",
             "options": {"path": str(path), "quiet_seconds": 0},
@@ -75,41 +102,65 @@ def _publisher(args: argparse.Namespace) -> tuple[Publisher, dict[str, Any]]:
     }
 
 
+def _reader(spec: PipelineSpec, from_files: list[str] | None) -> Any:
+    """What days are read from: whole files split by the spec's time, or the spec's own source."""
+    if from_files:
+        return FileTables.from_arguments(spec, from_files)
+    from ml_platform.sources.base import build_source
+
+    return build_source(spec.source, _home())
+
+
 def replay_days(
     publisher: Publisher,
-    spec_name: str,
+    spec_name: str | PipelineSpec,
     start: dt.date | None,
-    days: int,
+    days: int | None,
     interval: float = 0.0,
     say: Callable[[str], None] = print,
+    from_files: list[str] | None = None,
 ) -> list[str]:
-    """Publish lookups once, then ``days`` days of every partitioned table; the days published."""
-    from ml_platform.specs import bundled_specs
+    """Publish lookups once, then ``days`` days (default: every day of the spec from ``start``) of
+    every partitioned table; the days published. A day without rows is reported, not published."""
+    from ml_platform.specs import resolve_spec
 
-    spec = next(s for s in bundled_specs() if s.name == spec_name)
-    bundled = Nycflights13Source()
+    spec = resolve_spec(spec_name) if isinstance(spec_name, str) else spec_name
+    reader = _reader(spec, from_files)
     tables = [spec.main_table, *spec.auxiliary_tables]
     for table in (t for t in tables if not t.partitioned):
-        frame = bundled.fetch_static(table.table).drop(columns=[SOURCE_COLUMN])
+        frame = reader.fetch_static(table.table).drop(columns=[SOURCE_COLUMN], errors="ignore")
         say(f"lookup {table.table}: {len(frame)} rows -> {publisher.publish_static(table.table, frame)}")
     first = start or spec.partitioning.start
+    count = days if days is not None else (spec.partitioning.end - first).days + 1
     published = []
-    for n in range(days):
+    for n in range(count):
         day = first + dt.timedelta(days=n)
         counts = []
         for table in (t for t in tables if t.partitioned):
-            frame = bundled.fetch_days(table.table, day, day, spec.partitioning.date_columns)
-            publisher.publish_day(table.table, day, frame.drop(columns=[SOURCE_COLUMN, PARTITION_COLUMN]))
+            frame = reader.fetch_days(table.table, day, day, spec.partitioning.day_columns)
+            if len(frame) == 0 and from_files:
+                counts.append(f"{table.table} no rows (not published)")
+                continue
+            publisher.publish_day(table.table, day, _as_delivered(frame))
             counts.append(f"{table.table} {len(frame)} rows")
         published.append(day.isoformat())
         say(f"published {day}: {', '.join(counts)}")
-        if interval and n < days - 1:
+        if interval and n < count - 1:
             time.sleep(interval)
     return published
 
 
+def _as_delivered(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[SOURCE_COLUMN, PARTITION_COLUMN], errors="ignore")
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
-    publisher, source = _publisher(args)
+    from ml_platform.specs import selected_specs
+
+    specs = selected_specs(args.spec)
+    if args.from_files and len(specs) != 1:
+        raise ValueError("replay --from reads files for one spec: name it with --spec")
+    publisher, source = _publisher(args, specs[0] if len(specs) == 1 else None)
     start = dt.date.fromisoformat(args.start) if args.start else None
     server = None
     if args.to == "http":
@@ -120,7 +171,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"serving {server.url} (landing dir {publisher.path})", flush=True)  # type: ignore[attr-defined]
     print(f"spec source section: {source}", flush=True)
     try:
-        replay_days(publisher, args.spec, start, args.days, args.interval, say=lambda m: print(m, flush=True))
+        for spec in specs:
+            replay_days(
+                publisher,
+                spec,
+                start,
+                args.days,
+                args.interval,
+                say=lambda m: print(m, flush=True),
+                from_files=args.from_files,
+            )
         if server is not None:
             _serve_until(args.serve_seconds)
     finally:

@@ -113,5 +113,7 @@ def write_spec(spec: PipelineSpec, directory: Path) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{spec.name}.yaml"
-    path.write_text(yaml.safe_dump(spec.model_dump(mode="json", exclude_unset=True), sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(spec.model_dump(mode="json", exclude_unset=True, by_alias=True), sort_keys=False)
+    )
     return path

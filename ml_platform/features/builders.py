@@ -20,5 +20,6 @@ COLUMNS = register_builder(
         name="columns",
         pandas=_columns,
         description="the cleaned main table's columns as they are",
+        outputs=lambda spec: list(spec.main_table.columns),
     )
 )

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ml_platform.specs.models import ColumnSpec, TableSpec
+from ml_platform.ml import time as timecol
+from ml_platform.specs.models import ColumnSpec, TableSpec, TimeSpec
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -30,6 +31,7 @@ _PANDERA_DTYPES: Mapping[str, object] = {
     "float": "float64",
     "str": "object",
     "datetime": "datetime64[ns]",
+    "date": "datetime64[ns]",
     "bool": "bool",
 }
 
@@ -90,12 +92,16 @@ def clean_table(
     source: str = "?",
     date_columns: tuple[str, str, str] | None = None,
     require_rows: bool = False,
+    time: TimeSpec | None = None,
 ) -> CleaningResult:
     """Coerce and validate ``raw`` against ``table``; quarantine bad rows with their reasons.
 
-    With ``date_columns``, rows whose date disagrees with their ``_partition`` (a day's file holding
+    With ``time`` (or ``date_columns``, year/month/day), the time column is parsed by its format and
+    timezone, and rows whose local day disagrees with their ``_partition`` (a day's file holding
     another day's data) are quarantined; with ``require_rows``, an empty delivery is a contract error.
     """
+    if time is None and date_columns:
+        time = TimeSpec(parts=date_columns)
     where = f"table '{table.name}', partition {partition}, source {source}"
     if not isinstance(raw, pd.DataFrame):
         raise DataContractError(f"{where}: expected a table, got {type(raw).__name__}")
@@ -112,11 +118,15 @@ def clean_table(
     reasons: dict[int, list[str]] = {}
     typed = frame.copy()
     for name, col in table.columns.items():
-        coerced = _coerce(frame[name], col)
+        as_time = _time_of(name, col, time)
+        coerced = timecol.coerce(frame[name], col, as_time) if as_time else _coerce(frame[name], col)
         bad = coerced.isna() & frame[name].notna()
         for idx in np.flatnonzero(bad.to_numpy()):
+            value = frame[name].iloc[idx]
             reasons.setdefault(int(idx), []).append(
-                f"{name}: not a valid {col.dtype}: {frame[name].iloc[idx]!r}"
+                timecol.invalid_reason(name, value, as_time)
+                if as_time
+                else f"{name}: not a valid {col.dtype}: {value!r}"
             )
         typed[name] = _drop_unrepresentable(coerced, frame[name], name, col, reasons)
 
@@ -139,8 +149,8 @@ def clean_table(
             for idx in np.flatnonzero((typed[name].isna() & frame[name].isna()).to_numpy()):
                 reasons.setdefault(int(idx), []).append(f"{name}: required value is missing")
 
-    if date_columns and PARTITION_COLUMN in typed:
-        for row, reason in _wrong_day(typed, date_columns).items():
+    if time is not None and PARTITION_COLUMN in typed and all(c in typed for c in time.columns):
+        for row, reason in timecol.wrong_day(typed, time, PARTITION_COLUMN).items():
             reasons.setdefault(row, []).append(reason)
 
     bad_idx = sorted(reasons)
@@ -200,25 +210,14 @@ def _nullable_numbers(table: TableSpec) -> TableSpec:
     return table.model_copy(update={"columns": cols})
 
 
-def _wrong_day(typed: pd.DataFrame, date_columns: tuple[str, str, str]) -> dict[int, str]:
-    """Row position → reason, for rows whose date columns name another day than ``_partition``."""
-    y, m, d = date_columns
-    day = pd.to_datetime(dict(year=typed[y], month=typed[m], day=typed[d]), errors="coerce").dt.strftime(
-        "%Y-%m-%d"
-    )
-    wrong = day.notna() & typed[PARTITION_COLUMN].notna() & (day != typed[PARTITION_COLUMN].astype(str))
-    impossible = day.isna() & typed[[y, m, d]].notna().all(axis=1)  # e.g. 2024-02-30
-    out = {
-        int(i): f"{y}/{m}/{d}: not a valid date: "
-        f"{typed[y].iloc[i]:.0f}-{typed[m].iloc[i]:.0f}-{typed[d].iloc[i]:.0f}"
-        for i in np.flatnonzero(impossible.to_numpy())
-    }
-    return out | {
-        int(
-            i
-        ): f"{y}/{m}/{d}: not the partition's day: {day.iloc[i]} in partition {typed[PARTITION_COLUMN].iloc[i]}"
-        for i in np.flatnonzero(wrong.to_numpy())
-    }
+def _time_of(name: str, col: ColumnSpec, time: TimeSpec | None) -> TimeSpec | None:
+    """How to parse column ``name``: the spec's time (its own column), else ISO 8601 for any other
+    date/datetime column; None for columns that are not times."""
+    if time is not None and time.column == name:
+        return time
+    if col.dtype in ("date", "datetime"):
+        return TimeSpec(column=name, timezone=time.timezone if time is not None else None)
+    return None
 
 
 #: Floats at or beyond 2**63 do not fit an int64 (casting them wraps to -9223372036854775808).

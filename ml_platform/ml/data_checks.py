@@ -71,6 +71,11 @@ class CheckReport:
 
 def labels(values: pd.Series, task: str, target: TargetSpec) -> pd.Series:
     """The label the model learns (positive class for classification), missing where the target is."""
+    if task == "classification" and (target.positive_class is not None or target.classes is not None):
+        positive = (
+            target.positive_class if target.positive_class is not None else (target.classes or [""])[-1]
+        )
+        return (values.astype(str) == str(positive)).astype(float).where(values.notna())
     numeric = pd.to_numeric(values, errors="coerce")
     if task == "classification" and target.greater_than is not None:
         return (numeric > target.greater_than).astype(float).where(numeric.notna())

@@ -3,7 +3,7 @@ bookkeeping around whatever a builder produced."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,8 @@ class FeatureBuilder:
     ``pandas(main, aux, options)`` is required; ``spark(session, main, aux, options)`` is optional and
     must give the same columns and values. ``tables`` are the auxiliary tables it reads (checked
     against the spec); ``options`` validates the spec's ``features.options``. A builder with
-    ``reads_spec`` also gets the whole ``features`` section as ``options["features"]``."""
+    ``reads_spec`` also gets the whole ``features`` section as ``options["features"]``; ``outputs(spec)``,
+    when given, names the columns it produces, so a spec's feature names are checked before anything runs."""
 
     name: str
     pandas: PandasBuild
@@ -34,6 +35,7 @@ class FeatureBuilder:
     options: type[BaseModel] | None = None
     description: str = ""
     reads_spec: bool = False
+    outputs: Callable[[PipelineSpec], Collection[str]] | None = None
 
     def validated_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         if self.options is None:
@@ -65,13 +67,41 @@ def builder_options(spec: PipelineSpec) -> dict[str, Any]:
 
 def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
     """Target per row; NaN where the target is undefined (e.g. a cancelled flight)."""
-    raw = main[spec.target.column].astype(float)
+    target = spec.target
+    values = main[target.column]
+    if target.positive_class is not None or target.classes is not None:
+        return _class_label(spec, values)
+    try:
+        raw = values.astype(float)
+    except (TypeError, ValueError) as exc:
+        field = "target.greater_than" if target.greater_than is not None else "task regression"
+        raise ValueError(
+            f"target.column '{target.column}' holds non-numbers ({exc}), which {field} needs"
+        ) from None
     if spec.task == "classification":
-        assert spec.target.greater_than is not None
+        assert target.greater_than is not None
         return pd.Series(
-            np.where(raw.isna(), np.nan, (raw > spec.target.greater_than).astype(float)), index=main.index
+            np.where(raw.isna(), np.nan, (raw > target.greater_than).astype(float)), index=main.index
         )
     return raw
+
+
+def _class_label(spec: PipelineSpec, values: pd.Series) -> pd.Series:
+    """1.0 for the positive class (``positive_class``, or the last of ``classes``), 0.0 otherwise."""
+    target = spec.target
+    known = values.notna()
+    text = values.astype(str)
+    if target.classes is not None:
+        classes = [str(c) for c in target.classes]
+        unknown = sorted(set(text[known]) - set(classes))
+        if unknown:
+            raise ValueError(
+                f"target.column '{target.column}' has value(s) {unknown[:5]} not in target.classes {classes}"
+            )
+        positive = classes[-1]
+    else:
+        positive = str(target.positive_class)
+    return pd.Series(np.where(known, (text == positive).astype(float), np.nan), index=values.index)
 
 
 def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -85,7 +115,10 @@ def finish_features(spec: PipelineSpec, main: pd.DataFrame, built: pd.DataFrame)
     wanted = list(dict.fromkeys([*spec.features.model_columns, *spec.features.slice_columns]))
     missing = [c for c in wanted if c not in built.columns]
     if missing:
-        raise KeyError(f"feature builder '{spec.features.builder}' did not produce columns {missing}")
+        raise KeyError(
+            f"features.builder '{spec.features.builder}' did not produce columns {missing} that "
+            "features.categorical/numeric/slice_columns name"
+        )
     out = built[wanted].copy()
     for column in spec.features.numeric:  # float64: missing values at serving time stay representable
         out[column] = out[column].astype("float64")

@@ -37,6 +37,17 @@ def embedded_images(images: Mapping[str, bytes]) -> list[str]:
     return lines
 
 
+def _label_rule(spec: PipelineSpec) -> str:
+    target = spec.target
+    if target.greater_than is not None:
+        return f" (1 when > {target.greater_than})"
+    if target.positive_class is not None:
+        return f" (1 when == {target.positive_class!r})"
+    if target.classes is not None:
+        return f" (classes {target.classes})"
+    return ""
+
+
 def model_card(
     spec: PipelineSpec,
     report: Mapping[str, Any],
@@ -57,14 +68,14 @@ def model_card(
         spec.description.strip() if spec.description else f"{spec.task} model for `{spec.target.name}`.",
         "",
         "## Data",
-        f"- Pipeline `{spec.name}`, source `{spec.source.kind}`, daily partitions",
+        f"- Pipeline `{spec.name}`, source `{spec.source.kind}`, {spec.partitioning.granularity} partitions",
         f"- Training window: {report.get('train_window', '?')} ({report.get('train_rows', '?')} labelled rows)",
         f"- Holdout (time-based, after training): {report['holdout_window']} "
         f"({int(report['metrics']['challenger']['n'])} labelled rows)",
-        f"- Target: `{spec.target.name}` from `{spec.target.column}`",
+        f"- Target: `{spec.target.name}` from `{spec.target.column}`{_label_rule(spec)}",
         "",
         "## Model",
-        f"- Estimator: `{spec.estimator.kind}`, params `{report.get('params', spec.estimator.params)}`",
+        f"- Estimator: `{spec.estimator.label}`, params `{report.get('params', spec.estimator.params)}`",
         f"- Categorical features ({len(feats.categorical)}): "
         + ", ".join(f"`{c}`" for c in feats.categorical),
         f"- Numeric features ({len(feats.numeric)}): " + ", ".join(f"`{c}`" for c in feats.numeric),
@@ -113,7 +124,7 @@ def model_description(spec: PipelineSpec) -> str:
             what,
             "",
             f"- Task: {spec.task}; target `{spec.target.name}` (from `{spec.target.column}`)",
-            f"- Pipeline spec: `{spec.name}` ({spec.estimator.kind}, gate on {spec.gate.metric})",
+            f"- Pipeline spec: `{spec.name}` ({spec.estimator.label}, gate on {spec.gate.metric})",
             f"- Owners: {', '.join(spec.owners) or 'none'}",
             "- Alias `champion` is the live version, `challenger` the latest trained; every version's "
             "description is its model card with the deploy gate's decision.",
@@ -129,5 +140,5 @@ def model_tags(spec: PipelineSpec, spec_hash: str) -> dict[str, str]:
         "owners": ",".join(spec.owners),
         "pipeline_spec": spec.name,
         "spec_hash": spec_hash,
-        "estimator": spec.estimator.kind,
+        "estimator": spec.estimator.label,
     }

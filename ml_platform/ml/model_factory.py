@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ml_platform.ml.estimators import estimator_kind
+from ml_platform.ml.estimators import ResolvedEstimator, resolve_estimator
 from ml_platform.ml.memory import release_free_memory
 
 if TYPE_CHECKING:
@@ -20,25 +20,29 @@ def pipeline_for(spec: PipelineSpec, params: Mapping[str, Any] | None = None) ->
     """The spec's unfitted Pipeline; ``params`` (default: the spec's) are the estimator's."""
     features = spec.features
     chosen = spec.estimator.params if params is None else params
-    return make_pipeline(spec.estimator.kind, spec.task, features.categorical, features.numeric, chosen)
+    resolved = resolve_estimator(spec.estimator, spec.task)
+    return make_pipeline(resolved, spec.task, features.categorical, features.numeric, chosen)
 
 
 def make_pipeline(
-    kind: str,
+    kind: str | ResolvedEstimator,
     task: str,
     categorical: list[str],
     numeric: list[str],
     params: Mapping[str, Any],
 ) -> Pipeline:
-    """An unfitted Pipeline; unknown hyperparameters fail here with the estimator's own message."""
+    """An unfitted Pipeline for a registered kind (by name) or a resolved estimator; unknown
+    hyperparameters fail here with the estimator's own message."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-    estimator_kind_ = estimator_kind(kind)
-    estimator_cls = estimator_kind_.estimator_class(task)
-    if estimator_kind_.native_categorical:
+    from ml_platform.specs.models import EstimatorSpec
+
+    resolved = resolve_estimator(EstimatorSpec(kind=kind), task) if isinstance(kind, str) else kind
+    estimator_cls = resolved.cls
+    if resolved.native_categorical:
         prep = ColumnTransformer(
             [
                 (

@@ -1,4 +1,5 @@
-"""``ml-platform``: operator commands (status, demo, serve, replay)."""
+"""``ml-platform``: operator commands (status, demo, serve, replay, validate, init); each takes
+``--spec NAME|PATH`` (repeatable; default: every configured spec, honouring ML_PLATFORM_SPEC_DIR)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def _instance():  # type: ignore[no-untyped-def]
     return dg.DagsterInstance.get()
 
 
+SPEC_HELP = "spec name or path (repeatable); default: all configured (ML_PLATFORM_SPEC_DIR or plugins)"
+
+
 class UserError(Exception):
     """A mistake of the caller's (a bad spec, option or setting): one line, no traceback."""
 
@@ -36,10 +40,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def cmd_status(args: argparse.Namespace) -> int:
     from ml_platform.environments import current_environment
     from ml_platform.ops.status import collect_status, render_text
-    from ml_platform.specs import configured_specs, resolve_spec
+    from ml_platform.specs import selected_specs
 
     env = current_environment()
-    specs = [resolve_spec(args.spec)] if args.spec else configured_specs()
+    specs = selected_specs(args.spec)
     with _instance() as instance:
         statuses = collect_status(specs, env.mlflow(), instance)
     print(json.dumps(statuses, indent=2, default=str) if args.json else render_text(statuses))
@@ -48,9 +52,50 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ml_platform.ops.demo import run_demo
+    from ml_platform.specs import selected_specs
 
+    names = args.spec or [s.name for s in selected_specs(None)]
     with _instance() as instance:
-        return run_demo(instance, start=args.start, end=args.end, spec_name=args.spec)
+        codes = [run_demo(instance, start=args.start, end=args.end, spec_name=name) for name in names]
+    return max(codes, default=0)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Every named (or configured) spec parses, passes its cross-field checks and builds definitions."""
+    from ml_platform.definitions import build_definitions
+    from ml_platform.environments import current_environment
+    from ml_platform.specs import selected_specs
+
+    specs = selected_specs(args.spec)
+    defs = build_definitions(specs, current_environment())
+    jobs = len(list(defs.resolve_all_job_defs()))
+    for spec in specs:
+        print(
+            f"ok: {spec.name}: {spec.task}, target '{spec.target.column}', "
+            f"{len(spec.features.model_columns)} features, estimator {spec.estimator.label}, "
+            f"{spec.partitioning.n_partitions} {spec.partitioning.granularity} partitions"
+        )
+    print(f"{len(specs)} spec(s) valid; definitions build ({jobs} jobs)")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml_platform.ops.scaffold import scaffold
+    from ml_platform.specs import load_spec
+
+    sample = Path(args.from_file)
+    if not sample.is_file():
+        raise UserError(f"init --from {sample}: no such file")
+    out = Path(args.out) if args.out else Path(f"{args.name}.yaml")
+    if out.exists() and not args.force:
+        raise UserError(f"{out} exists; pass --force to overwrite it")
+    out.write_text(scaffold(sample, args.name))
+    spec = load_spec(out)  # the scaffold validates as written
+    print(f"wrote {out}: {len(spec.main_table.columns)} columns, time column {spec.partitioning.day_columns}")
+    print(f"review the target ('{spec.target.column}') and features, then: ml-platform validate --spec {out}")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -75,13 +120,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     status = sub.add_parser("status", help="champion, latest challenger and asset freshness per pipeline")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.add_argument("--spec", default=None, help="one spec (name or path); default: all configured")
+    status.add_argument("--spec", action="append", default=None, help=SPEC_HELP)
     status.set_defaults(fn=cmd_status)
     demo = sub.add_parser("demo", help="run the whole lifecycle headless on the local environment")
     demo.add_argument("--start", default=None, help="first partition (default: the spec's start)")
     demo.add_argument("--end", default=None, help="last partition (default: the spec's end)")
-    demo.add_argument("--spec", default=None, help="spec name (of an installed plugin) or path")
+    demo.add_argument("--spec", action="append", default=None, help=SPEC_HELP)
     demo.set_defaults(fn=cmd_demo)
+    validate = sub.add_parser("validate", help="check specs (schema, features, estimator) before running")
+    validate.add_argument("spec_args", nargs="*", metavar="SPEC", help="spec names or paths")
+    validate.add_argument("--spec", action="append", default=None, help=SPEC_HELP)
+    validate.set_defaults(fn=cmd_validate)
+    init = sub.add_parser("init", help="scaffold a spec from a sample of the data")
+    init.add_argument("--from", dest="from_file", required=True, help="a sample CSV or Parquet file")
+    init.add_argument("--name", required=True, help="pipeline name (lowercase, digits, _)")
+    init.add_argument("--out", default=None, help="spec file to write (default: NAME.yaml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(fn=cmd_init)
     from ml_platform.serving.server import add_parser as add_serve
 
     add_serve(sub).set_defaults(fn=cmd_serve)
@@ -92,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_history(sub)
     args = parser.parse_args(argv)
+    if getattr(args, "spec_args", None):
+        args.spec = [*(args.spec or []), *args.spec_args]
     import warnings
 
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
@@ -103,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ml-platform: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - an operator sees one line, never a traceback
+        print(f"ml-platform: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:

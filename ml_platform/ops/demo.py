@@ -18,6 +18,18 @@ from ml_platform.specs import PipelineSpec, bundled_specs, resolve_spec
 
 # Ordinary run config that cripples the estimator: a few shallow trees barely learn.
 WEAK_HYPERPARAMETERS = {"max_iter": 3, "max_depth": 1, "learning_rate": 0.05}
+# For other estimators, whichever of these their class takes (few/shallow trees, strong regularization)
+WEAK_CANDIDATES = {**WEAK_HYPERPARAMETERS, "n_estimators": 2, "C": 1e-4, "alpha": 1e4}
+
+
+def weak_hyperparameters(spec: PipelineSpec) -> dict[str, Any]:
+    """Crippling params the spec's estimator accepts (empty: the demo skips the rejection step)."""
+    import inspect
+
+    from ml_platform.ml.estimators import resolve_estimator
+
+    accepted = inspect.signature(resolve_estimator(spec.estimator, spec.task).cls).parameters
+    return {k: v for k, v in WEAK_CANDIDATES.items() if k in accepted}
 
 
 def short_range_overrides(base_spec: PipelineSpec, start: str | None, end: str | None) -> dict[str, Any]:
@@ -25,6 +37,8 @@ def short_range_overrides(base_spec: PipelineSpec, start: str | None, end: str |
     if not start and not end:
         return {}
     base = base_spec.partitioning
+    if base.granularity != "daily":
+        raise ValueError(f"demo --start/--end shorten daily specs; '{base_spec.name}' is {base.granularity}")
     first = dt.date.fromisoformat(start) if start else base.start
     last = dt.date.fromisoformat(end) if end else base.end
     days = (last - first).days + 1
@@ -61,8 +75,7 @@ def run_demo(
     defs = build_definitions([spec], env)
     pipeline = PipelineNames(spec)
     life = Lifecycle(defs, instance, pipeline, log_level="CRITICAL")
-    start = start or spec.partitioning.start.isoformat()
-    end = end or spec.partitioning.end.isoformat()
+    start, end = pipeline.partition_keys[0], pipeline.partition_keys[-1]  # days, hours or weeks
 
     t = _step(f"ingest + clean + features for {start}..{end} (one single-run backfill)")
     ingest = life.ingest(start, end)
@@ -77,11 +90,13 @@ def run_demo(
     tick = life.tick_deploy_sensor()
     print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s) {tick.skip_reason or ''}")
 
-    t = _step(f"train challenger #2 with crippled hyperparameters {WEAK_HYPERPARAMETERS}")
-    second = life.train(WEAK_HYPERPARAMETERS, reason="demo: deliberately weakened")
-    print(f"    run {second.run_id}: {life.gate_outcome(second)} ({time.perf_counter() - t:.1f}s)")
-    tick = life.tick_deploy_sensor()
-    print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s); {tick.skip_reason or ''}")
+    weak = weak_hyperparameters(spec)
+    if weak:
+        t = _step(f"train challenger #2 with crippled hyperparameters {weak}")
+        second = life.train(weak, reason="demo: deliberately weakened")
+        print(f"    run {second.run_id}: {life.gate_outcome(second)} ({time.perf_counter() - t:.1f}s)")
+        tick = life.tick_deploy_sensor()
+        print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s); {tick.skip_reason or ''}")
 
     print("\n==== summary ====")
     print(render_text(collect_status([spec], env.mlflow(), instance)))

@@ -72,11 +72,20 @@ class PipelineNames:
         return [self.spec.main_table, *self.spec.auxiliary_tables]
 
     @cached_property
-    def partitions_def(self) -> dg.DailyPartitionsDefinition:
-        end = self.spec.partitioning.end + dt.timedelta(days=1)  # end_date is exclusive
-        return dg.DailyPartitionsDefinition(
-            start_date=self.spec.partitioning.start.isoformat(), end_date=end.isoformat()
-        )
+    def partitions_def(self) -> dg.TimeWindowPartitionsDefinition:
+        part = self.spec.partitioning
+        end = part.end + dt.timedelta(days=1)  # end_date is exclusive
+        if part.granularity == "hourly":
+            return dg.HourlyPartitionsDefinition(
+                start_date=f"{part.start.isoformat()}-00:00", end_date=f"{end.isoformat()}-00:00"
+            )
+        if part.granularity == "weekly":  # weeks from Monday; the last one holds the end day
+            first = part.start - dt.timedelta(days=part.start.weekday())
+            last = part.end - dt.timedelta(days=part.end.weekday()) + dt.timedelta(days=7)
+            return dg.WeeklyPartitionsDefinition(
+                start_date=first.isoformat(), end_date=last.isoformat(), day_offset=1
+            )
+        return dg.DailyPartitionsDefinition(start_date=part.start.isoformat(), end_date=end.isoformat())
 
     @property
     def partition_keys(self) -> list[str]:
@@ -86,7 +95,7 @@ class PipelineNames:
     def features_label(self) -> str:
         return self.features_key.to_user_string()
 
-    def partitions_for(self, table: TableSpec) -> dg.DailyPartitionsDefinition | None:
+    def partitions_for(self, table: TableSpec) -> dg.TimeWindowPartitionsDefinition | None:
         return self.partitions_def if table.partitioned else None
 
     @property

@@ -85,11 +85,11 @@ class DataSource(dg.ConfigurableResource, ABC):
 
     @abstractmethod
     def fetch_days(
-        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, str, str]
+        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, ...]
     ) -> pd.DataFrame:
         """Rows of ``table`` for days ``start..end`` inclusive, with ``_partition`` and ``_source``."""
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         """Days delivered for ``table`` → a fingerprint that changes when the day is re-delivered."""
         raise NotImplementedError(f"{type(self).__name__} cannot list its deliveries")
 
@@ -159,7 +159,7 @@ class DaySource(DataSource, ABC):
     """
 
     @abstractmethod
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         """The rows delivered for ``day`` (``_source`` may be set to a more precise URI)."""
 
     @abstractmethod
@@ -176,7 +176,7 @@ class DaySource(DataSource, ABC):
         )
 
     def fetch_days(
-        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, str, str]
+        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, ...]
     ) -> pd.DataFrame:
         frames = []
         day = start

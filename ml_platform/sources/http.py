@@ -112,7 +112,7 @@ class HttpSource(DaySource):
         frame = pd.DataFrame.from_records(records)
         return frame.where(frame.notna(), np.nan) if len(frame) else frame
 
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         url = f"{self.uri(table)}/days/{day.isoformat()}"
         frame = self._pages(url)
         frame[SOURCE_COLUMN] = url
@@ -121,7 +121,7 @@ class HttpSource(DaySource):
     def _fetch_static(self, table: str) -> pd.DataFrame:
         return self._pages(self.uri(table))
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         what = f"http source {self.uri(table)}, table '{table}', listing days"
         body = self._retrying(lambda: self._get(f"{self.uri(table)}/days"), what)
         days = body.get("days") if isinstance(body, dict) else None

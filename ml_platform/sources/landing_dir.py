@@ -74,7 +74,7 @@ class LandingDirSource(DaySource):
         frame[SOURCE_COLUMN] = frame.attrs[SOURCE_COLUMN] = file.resolve().as_uri()
         return frame
 
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         file = self._find(Path(self.path) / table / day.isoformat())
         if file is None:
             raise PermanentSourceError(
@@ -88,7 +88,7 @@ class LandingDirSource(DaySource):
             raise PermanentSourceError(f"landing source: no file for table '{table}' under {self.path}")
         return self._read(file)
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         """Settled, unambiguous days only (see :meth:`delivery_notes` for the others)."""
         return self._scan(table)[0]
 

@@ -101,13 +101,13 @@ class S3PrefixSource(DaySource):
                 return frame
         raise PermanentSourceError(f"s3 source: no {what} at s3://{self.bucket}/{base}.csv|.parquet")
 
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         return self._read_object(self._key(table, day.isoformat()), f"delivery for table '{table}' on {day}")
 
     def _fetch_static(self, table: str) -> pd.DataFrame:
         return self._read_object(self._key(table), f"object for table '{table}'")
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         folder = self._key(table) + "/"
         what = f"s3 source {self.uri(table)}, listing days"
         objects = self._retrying(lambda: self._objects(folder), what)

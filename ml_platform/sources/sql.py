@@ -118,16 +118,22 @@ class SqlSource(DaySource):
             frame = pd.read_sql(statement, conn)
         return frame.drop(columns=[self.version_column], errors="ignore") if self.version_column else frame
 
-    def _day_filter(self, day: dt.date, date_columns: tuple[str, str, str]) -> Any:
+    def _time_column(self, date_columns: tuple[str, ...]) -> str | None:
+        """The option, else the spec's one time column (ISO text or a timestamp; days are compared
+        as in the database, so a custom format or a timezone needs ``time_column`` views)."""
+        return self.time_column or (date_columns[0] if len(date_columns) == 1 else None)
+
+    def _day_filter(self, day: dt.date, date_columns: tuple[str, ...]) -> Any:
         import sqlalchemy as sa
 
-        if self.time_column:
-            col: Any = sa.column(self.time_column)
+        time_column = self._time_column(date_columns)
+        if time_column:
+            col: Any = sa.column(time_column)
             return sa.and_(col >= day.isoformat(), col < (day + dt.timedelta(days=1)).isoformat())
         y, m, d = (sa.column(c) for c in date_columns)  # type: ignore[var-annotated]
         return sa.and_(y == day.year, m == day.month, d == day.day)
 
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         import sqlalchemy as sa
 
         query = (
@@ -140,11 +146,12 @@ class SqlSource(DaySource):
 
         return self._read(sa.select(sa.text("*")).select_from(self._table(table)))
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         import sqlalchemy as sa
 
-        if self.time_column:
-            keys: list[Any] = [sa.func.date(sa.column(self.time_column)).label("d")]
+        time_column = self._time_column(date_columns)
+        if time_column:
+            keys: list[Any] = [sa.func.date(sa.column(time_column)).label("d")]
         else:
             keys = [sa.column(c) for c in date_columns]
         version = sa.func.max(sa.column(self.version_column)) if self.version_column else sa.literal("")
@@ -162,7 +169,7 @@ class SqlSource(DaySource):
             try:
                 day = (
                     dt.date.fromisoformat(str(parts[0])[:10])
-                    if self.time_column
+                    if time_column
                     else dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
                 )
             except (TypeError, ValueError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,15 @@ def parse_spec(data: Mapping[str, Any], origin: str = "<dict>") -> PipelineSpec:
     try:
         return PipelineSpec.model_validate(dict(data))
     except ValidationError as exc:
-        lines = [
-            f"{origin}: {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        lines = [_error_line(origin, err) for err in exc.errors()]
         raise SpecError("invalid pipeline spec\n" + "\n".join(lines)) from None
+
+
+def _error_line(origin: str, err: Any) -> str:
+    """``origin: a.b.c: message``; a whole-spec check names its field in the message itself."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{origin}: {where}: {message}" if where else f"{origin}: {message}"
 
 
 def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None) -> PipelineSpec:
@@ -63,17 +67,26 @@ def bundled_specs() -> list[PipelineSpec]:
     return [load_spec(p) for d in spec_dirs() for p in sorted(d.glob("*.yaml"))]
 
 
-def spec_path(name: str) -> Path:
-    """The file of the plugin spec called ``name`` (``<name>.yaml`` in a plugin's spec directory)."""
-    for directory in spec_dirs():
+def spec_path(name: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The file of the spec called ``name``: ``<name>.yaml`` in ``ML_PLATFORM_SPEC_DIR`` (if set), else
+    in an installed plugin's spec directory."""
+    import os
+
+    configured = (os.environ if environ is None else environ).get(SPEC_DIR_VAR)
+    directories = [Path(configured)] if configured else spec_dirs()
+    for directory in directories:
         if (directory / f"{name}.yaml").exists():
             return directory / f"{name}.yaml"
-    known = sorted(p.stem for d in spec_dirs() for p in d.glob("*.yaml"))
-    raise SpecError(f"no spec named '{name}' in the installed plugins (known: {', '.join(known) or 'none'})")
+    known = sorted(p.stem for d in directories for p in d.glob("*.yaml"))
+    where = f"{SPEC_DIR_VAR}={configured}" if configured else "the installed plugins"
+    raise SpecError(
+        f"no spec named '{name}' in {where} (known: {', '.join(known) or 'none'}); pass a path to a .yaml file"
+    )
 
 
 def resolve_spec(name_or_path: str, overrides: Mapping[str, Any] | None = None) -> PipelineSpec:
-    """A spec by file path (``*.yaml``/``*.yml`` or an existing file) or by a plugin spec's name."""
+    """A spec by file path (``*.yaml``/``*.yml`` or an existing file) or by name (in
+    ``ML_PLATFORM_SPEC_DIR`` if set, else in the installed plugins)."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
@@ -105,7 +118,13 @@ def configured_specs(environ: Mapping[str, str] | None = None) -> list[PipelineS
     return [load_spec(p) for p in paths]
 
 
+def selected_specs(names: Sequence[str] | None) -> list[PipelineSpec]:
+    """The specs an operator command works on: those named (names or paths), else all configured."""
+    return [resolve_spec(n) for n in names] if names else configured_specs()
+
+
 __all__ = [
+    "selected_specs",
     "PipelineSpec",
     "SpecError",
     "bundled_specs",

@@ -41,10 +41,12 @@ class RetrySpec(_Strict):
 
 
 class NewDataSensorSpec(_Strict):
-    """The new-data sensor: how often it polls the source and how many runs one tick may request."""
+    """The new-data sensor: how often it polls the source, how many runs one tick may request and
+    how many consecutive pending days one run (a single-run backfill over the range) may take."""
 
     minimum_interval_seconds: int = Field(default=30, ge=1)
     max_runs_per_tick: int = Field(default=25, ge=1)
+    max_days_per_run: int = Field(default=366, ge=1)
 
 
 class SourceSpec(_Strict):
@@ -66,11 +68,30 @@ class SourceSpec(_Strict):
 class ColumnSpec(_Strict):
     """One column of a table schema (pandera-checked after ingestion)."""
 
-    dtype: Literal["int", "float", "str", "datetime", "bool"]
+    dtype: Literal["int", "float", "str", "datetime", "date", "bool"] = Field(
+        description="``date``/``datetime``: parsed (see ``partitioning.time``) into datetime64"
+    )
     nullable: bool = False
     ge: float | None = None
     le: float | None = None
-    isin: list[str] | None = None
+    isin: list[str | int | float | bool] | None = Field(
+        default=None, description="allowed values, of the column's dtype (e.g. ``[0, 1]`` for an int)"
+    )
+
+    @model_validator(mode="after")
+    def _isin_fits_dtype(self) -> ColumnSpec:
+        if self.isin is None:
+            return self
+        fits = {
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            "bool": lambda v: isinstance(v, bool),
+            "str": lambda v: isinstance(v, str),
+        }.get(self.dtype, lambda v: isinstance(v, str))
+        wrong = [v for v in self.isin if not fits(v)]
+        if wrong:
+            raise ValueError(f"isin values {wrong} are not of the column's dtype '{self.dtype}'")
+        return self
 
 
 class TableSpec(_Strict):
@@ -95,27 +116,116 @@ class TableSpec(_Strict):
         return self
 
 
+class TimeSpec(_Strict):
+    """Where a row's time comes from: one date/datetime ``column`` or year/month/day ``parts``."""
+
+    column: str | None = Field(
+        default=None, description="a date or datetime column (ISO 8601 text unless ``format``)"
+    )
+    parts: tuple[str, str, str] | None = Field(default=None, description="year, month and day columns")
+    format: str | None = Field(
+        default=None,
+        description="strftime format of ``column``, e.g. ``'%d/%m/%Y'`` (then '02/07/2016' is July 2nd); "
+        "a value that does not match is quarantined",
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone: a row's day is its local day there (aware times are converted, naive "
+        "ones are taken as local already)",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TimeSpec:
+        if (self.column is None) == (self.parts is None):
+            raise ValueError("time needs exactly one of column (a date/datetime) or parts (year, month, day)")
+        if self.parts is not None and (self.format or self.timezone):
+            raise ValueError("format and timezone apply to a time column, not to year/month/day parts")
+        if self.timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"timezone '{self.timezone}' is not an IANA time zone") from None
+        return self
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.parts if self.parts is not None else (str(self.column),)
+
+
 class PartitioningSpec(_Strict):
-    """Daily partitions; a row's day comes from ``date_columns`` (year/month/day) of the table."""
+    """Daily (default), hourly or weekly partitions; a row's day comes from ``time`` (default:
+    year/month/day columns)."""
 
     start: dt.date
     end: dt.date = Field(description="last day, inclusive")
-    date_columns: tuple[str, str, str] = ("year", "month", "day")
+    granularity: Literal["daily", "hourly", "weekly"] = Field(
+        default="daily",
+        description="partition by day, hour (local hours of ``time.column``) or week (from Monday); "
+        "deliveries stay one per day",
+    )
+    time: TimeSpec | None = Field(default=None, description="the time of a row (default: year/month/day)")
+    date_columns: tuple[str, str, str] | None = Field(
+        default=None, description="shorthand for ``time: {parts: [...]}``"
+    )
+    missing_days: Literal["fail", "allow"] = Field(
+        default="fail", description="a day without a delivery: fail the run, or allow (no rows)"
+    )
+    empty_days: Literal["fail", "allow"] = Field(
+        default="fail", description="a day of the main table with zero rows: fail, or allow"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> PartitioningSpec:
         if self.end < self.start:
             raise ValueError(f"partitioning.end {self.end} is before partitioning.start {self.start}")
+        if self.time is not None and self.date_columns is not None:
+            raise ValueError("give partitioning.time or partitioning.date_columns, not both")
+        if self.missing_days == "allow" and self.empty_days == "fail":
+            raise ValueError(
+                "partitioning.missing_days: allow needs empty_days: allow (a day with no delivery has no rows)"
+            )
         return self
+
+    @property
+    def time_spec(self) -> TimeSpec:
+        if self.time is not None:
+            return self.time
+        return TimeSpec(parts=self.date_columns or ("year", "month", "day"))
+
+    @property
+    def n_partitions(self) -> int:
+        days = (self.end - self.start).days + 1
+        if self.granularity == "hourly":
+            return days * 24
+        if self.granularity == "weekly":
+            first = self.start - dt.timedelta(days=self.start.weekday())
+            return (self.end - first).days // 7 + 1
+        return days
+
+    @property
+    def day_columns(self) -> tuple[str, ...]:
+        """The columns a source may use to find a day's rows (the time column or year/month/day)."""
+        return self.time_spec.columns
 
 
 class TargetSpec(_Strict):
-    """The label: a column, optionally turned into a binary class by a threshold."""
+    """The label: a column, for classification turned into classes by a threshold, a positive class
+    (binary) or a class list (multiclass)."""
 
     column: str
     name: str = Field(default="label", pattern=_NAME)
     greater_than: float | None = Field(
-        default=None, description="classification: label = column > greater_than"
+        default=None, description="classification on a number: label = column > greater_than"
+    )
+    positive_class: str | int | bool | None = Field(
+        default=None, description="binary classification: label = (column == positive_class)"
+    )
+    classes: list[str | int | bool] | None = Field(
+        default=None,
+        description="multiclass: the label is the index of the column's value in this list "
+        "(other values are quarantined at features)",
     )
     missing: Literal["drop"] = Field(
         default="drop",
@@ -163,16 +273,38 @@ class FeaturesSpec(_Strict):
 
 
 class EstimatorSpec(_Strict):
-    kind: str = Field(description="a registered estimator kind (built-in or from a plugin)")
-    params: dict[str, Any] = Field(default_factory=dict)
+    """A registered estimator ``kind`` or any scikit-learn-compatible ``class`` by import path."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    kind: str | None = Field(default=None, description="a registered estimator kind (built-in or plugin)")
+    class_path: str | None = Field(
+        default=None,
+        alias="class",
+        description="import path of a scikit-learn-compatible class, e.g. "
+        "``sklearn.linear_model.LogisticRegression``",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the class")
 
     @field_validator("kind")
     @classmethod
-    def _known_kind(cls, kind: str) -> str:
+    def _known_kind(cls, kind: str | None) -> str | None:
         from ml_platform.registry import ESTIMATORS
 
-        ESTIMATORS.get(kind)
+        if kind is not None:
+            ESTIMATORS.get(kind)
         return kind
+
+    @model_validator(mode="after")
+    def _one_of(self) -> EstimatorSpec:
+        if (self.kind is None) == (self.class_path is None):
+            raise ValueError("estimator needs exactly one of kind (registered) or class (an import path)")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How reports name it: the kind, or the class's import path."""
+        return self.kind or str(self.class_path)
 
 
 class TrainingSpec(_Strict):
@@ -302,8 +434,12 @@ class PipelineSpec(_Strict):
         cols = self.main_table.columns
         if self.target.column not in cols:
             raise ValueError(f"target.column '{self.target.column}' is not a column of main_table")
-        if self.task == "classification" and self.target.greater_than is None:
-            raise ValueError("classification needs target.greater_than to define the positive class")
+        from ml_platform.specs.consistency import check_estimator, check_features, check_target, check_time
+
+        check_target(self)
+        check_time(self)
+        check_features(self)
+        check_estimator(self)
         higher = {"roc_auc", "r2"}
         if (self.gate.metric in higher) != (self.gate.min_value is not None):
             raise ValueError(
@@ -326,12 +462,14 @@ class PipelineSpec(_Strict):
         classification_metrics = {"roc_auc", "log_loss", "brier"}
         if (self.gate.metric in classification_metrics) != (self.task == "classification"):
             raise ValueError(f"gate.metric '{self.gate.metric}' does not fit task '{self.task}'")
-        n_days = (self.partitioning.end - self.partitioning.start).days + 1
+        n_partitions = self.partitioning.n_partitions
         needed = self.training.window_partitions + self.training.holdout_partitions
-        if needed > n_days:
+        if needed > n_partitions:
             raise ValueError(
                 f"training window ({self.training.window_partitions}) + holdout "
-                f"({self.training.holdout_partitions}) = {needed} partitions, but partitioning has {n_days}"
+                f"({self.training.holdout_partitions}) = {needed} partitions, but partitioning has "
+                f"{n_partitions}"
+                + (f" ({self.partitioning.granularity})" if self.partitioning.granularity != "daily" else "")
             )
         return self
 

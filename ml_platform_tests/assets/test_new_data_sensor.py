@@ -94,11 +94,11 @@ def test_sensor_requests_new_days_and_redeliveries_exactly_once(kind_setup, tmp_
         for offset in range(3):
             day = START + dt.timedelta(days=offset)
             publisher.publish_day("sales", day, sales_day(day))
-        requests, _ = driver.tick()
-        assert [r.partition_key for r in requests] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+        requests, _ = driver.tick()  # three new days: one single-run backfill over their range
+        assert [days_of(r) for r in requests] == [("2024-01-01", "2024-01-03")]
+        assert requests[0].partition_key is None and requests[0].tags["ml_platform/days"] == "3"
         assert all(r.job_name == "synthetic_demand_ingest" for r in requests)
-        assert len({r.run_key for r in requests}) == 3
-        first_keys = {r.partition_key: r.run_key for r in requests}
+        first_key = requests[0].run_key
 
         requests, skip = driver.tick()  # nothing changed: the same delivery never runs twice
         assert requests == [] and skip and "3 day(s) delivered" in skip and "none new" in skip
@@ -109,27 +109,68 @@ def test_sensor_requests_new_days_and_redeliveries_exactly_once(kind_setup, tmp_
             (dt.date(2030, 1, 1), 1.0),
         ):
             publisher.publish_day("sales", day, sales_day(day, units))  # corrected, new, out of range
-        requests, _ = driver.tick()
+        requests, _ = driver.tick()  # the re-delivery re-runs only its own day
         assert [r.partition_key for r in requests] == ["2024-01-02", "2024-01-04"]
-        assert requests[0].run_key != first_keys["2024-01-02"]
+        assert requests[0].run_key != first_key
         assert requests[0].tags["ml_platform/redelivery"] == "true"
 
         requests, skip = driver.tick()
         assert requests == [] and skip and "outside the partitions ignored" in skip
 
 
+def days_of(request: dg.RunRequest) -> tuple[str, str]:
+    """First and last day a request covers (one partition or a partition range)."""
+    if request.partition_key:
+        return request.partition_key, request.partition_key
+    assert request.partition_key_range is not None
+    return request.partition_key_range.start, request.partition_key_range.end
+
+
 def test_sensor_spreads_a_backlog_over_ticks(tmp_path: Path) -> None:
     publisher = FilePublisher(tmp_path / "landing")
     for offset in range(7):
-        publisher.publish_day("sales", START + dt.timedelta(days=offset), sales_day(START))
+        day = START + dt.timedelta(days=offset)
+        publisher.publish_day("sales", day, sales_day(day))
     spec = with_source(
         synthetic_regression_spec(tmp_path, days=20),
         "landing_dir",
-        {"path": str(tmp_path / "landing")},
-        sensor={"max_runs_per_tick": 3},
+        {"path": str(tmp_path / "landing"), "quiet_seconds": 0},
+        sensor={"max_runs_per_tick": 1, "max_days_per_run": 3},
     )
     with dg.instance_for_test() as instance:
         driver = driver_for(spec, tmp_path / "home", instance)
-        batches = [[r.partition_key for r in driver.tick()[0]] for _ in range(4)]
-    assert [len(b) for b in batches] == [3, 3, 1, 0]
-    assert sorted(sum(batches, [])) == [(START + dt.timedelta(days=i)).isoformat() for i in range(7)]
+        batches = [[days_of(r) for r in driver.tick()[0]] for _ in range(4)]
+    assert batches == [
+        [("2024-01-01", "2024-01-03")],
+        [("2024-01-04", "2024-01-06")],
+        [("2024-01-07", "2024-01-07")],
+        [],
+    ]
+
+
+def test_history_is_one_single_run_backfill_and_a_redelivery_reruns_its_day(tmp_path: Path) -> None:
+    """A month of history through the sensor is ONE run over the range; the materialized partitions
+    are every day; a corrected day afterwards runs alone."""
+    publisher = FilePublisher(tmp_path / "landing")
+    for offset in range(20):
+        day = START + dt.timedelta(days=offset)
+        publisher.publish_day("sales", day, sales_day(day))
+    spec = with_source(
+        synthetic_regression_spec(tmp_path, days=20),
+        "landing_dir",
+        {"path": str(tmp_path / "landing"), "quiet_seconds": 0},
+    )
+    with dg.instance_for_test() as instance:
+        driver = driver_for(spec, tmp_path / "home", instance)
+        (request,), _ = driver.tick()
+        assert days_of(request) == ("2024-01-01", "2024-01-20")
+        assert driver.run(request).success
+        runs = instance.get_runs()
+        assert len(runs) == 1
+        key = dg.AssetKey(["synthetic_demand", "cleaned_sales"])
+        assert len(instance.get_materialized_partitions(key)) == 20
+        fifth = START + dt.timedelta(days=4)
+        publisher.publish_day("sales", fifth, sales_day(fifth, 50.0))
+        (again,), _ = driver.tick()
+        assert again.partition_key == "2024-01-05" and again.tags["ml_platform/redelivery"] == "true"
+        assert driver.run(again).success

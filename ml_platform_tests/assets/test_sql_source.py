@@ -41,3 +41,17 @@ def test_time_column_selects_a_day_and_lists_deliveries(backend: str, tmp_path: 
     again = source.list_deliveries("events", DATES)
     assert {d for d in listed if listed[d] != again[d]} == {"2024-01-02"}
     engine.dispose()
+
+
+def test_the_spec_time_column_selects_days_without_a_source_option(tmp_path: Path) -> None:
+    """``partitioning.time.column`` reaches the source as its one day column: no ``time_column``
+    option needed (year/month/day unpacking used to fail on it)."""
+    url = f"sqlite:///{tmp_path / 'ts.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        _events().to_sql("events", conn, if_exists="replace", index=False)
+    source = SqlSource(url=url, max_retries=0)
+    day = source.fetch_days("events", dt.date(2024, 1, 2), dt.date(2024, 1, 2), ("ts",))
+    assert sorted(day["store"]) == ["b", "c"]
+    assert sorted(source.list_deliveries("events", ("ts",))) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    engine.dispose()

@@ -52,7 +52,7 @@ def test_a_bad_spec_is_one_line_naming_the_file_and_field(tmp_path: Path) -> Non
     assert "Traceback" not in out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert line.startswith("ml-platform: invalid pipeline spec; ")
-    assert f"{bad}: source: Value error, unknown source kind 'tsv_nowhere'" in line
+    assert f"{bad}: source: unknown source kind 'tsv_nowhere'" in line
     assert f"{bad}: partitioning: Field required" in line
 
 

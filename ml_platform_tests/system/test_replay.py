@@ -57,9 +57,9 @@ def test_replay_to_file_feeds_the_new_data_sensor(tmp_path: Path) -> None:
         assert lookups.job_name == "flights_delay_lookups"
         assert [r.run_key for r in sensor.tick()[0]] == [lookups.run_key]  # same key: the daemon dedups
         assert sensor.run(lookups).success
-        days, _ = sensor.tick()
-        assert [r.partition_key for r in days] == ["2013-01-01", "2013-01-02"]
-        assert sensor.run(days[1]).success
+        (days,), _ = sensor.tick()  # both days as one single-run backfill over their range
+        assert days.partition_key_range == dg.PartitionKeyRange("2013-01-01", "2013-01-02")
+        assert sensor.run(days).success
         assert sensor.tick()[0] == []
 
 

@@ -91,7 +91,7 @@ def test_checks_spec_errors_are_located() -> None:
     data = synthetic_regression_spec(__import__("pathlib").Path("/tmp")).model_dump(mode="json")
     for bad, where in (
         ({"volume": {"max_ratio": 0.5}}, "checks.volume.max_ratio"),
-        ({"min_history": 50}, "checks: Value error, checks.min_history (50) exceeds"),
+        ({"min_history": 50}, "checks: checks.min_history (50) exceeds"),
         ({"max_rate_shift": 1}, "checks.max_rate_shift: Extra inputs"),
     ):
         with pytest.raises(SpecError) as err:

@@ -40,7 +40,7 @@ def _read_cached(path: str, mtime: float) -> pd.DataFrame:
 CACHE_ROW_GROUP = 16_384
 
 
-def _day_of(frame: pd.DataFrame, date_columns: tuple[str, str, str]) -> pd.Series:
+def _day_of(frame: pd.DataFrame, date_columns: tuple[str, ...]) -> pd.Series:
     y, m, d = date_columns
     return pd.to_datetime(dict(year=frame[y], month=frame[m], day=frame[d]), errors="coerce").dt.strftime(
         "%Y-%m-%d"
@@ -79,7 +79,7 @@ class Nycflights13Source(DataSource):
         return cached
 
     def _rows_for_days(
-        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, str, str]
+        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, ...]
     ) -> pd.DataFrame:
         if (end - start).days > 62:
             return self._table(table)
@@ -106,7 +106,7 @@ class Nycflights13Source(DataSource):
         return self._path(table).as_uri()
 
     def fetch_days(
-        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, str, str]
+        self, table: str, start: dt.date, end: dt.date, date_columns: tuple[str, ...]
     ) -> pd.DataFrame:
         full = self._rows_for_days(table, start, end, date_columns)
         day = _day_of(full, date_columns)
@@ -121,7 +121,7 @@ class Nycflights13Source(DataSource):
         out[SOURCE_COLUMN] = self.uri(table)
         return out
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         stat = self._path(table).stat()
         stamp = f"{stat.st_size}-{int(stat.st_mtime)}"
         return {str(d): stamp for d in _day_of(self._table(table), date_columns).dropna().unique()}

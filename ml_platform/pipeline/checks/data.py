@@ -8,7 +8,6 @@ fails the step naming each bad partition and its reason, and the last good copy 
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -52,26 +51,23 @@ def data_check_specs(spec: PipelineSpec, table: TableSpec, asset: dg.AssetKey) -
         ]
 
 
-def _partitions(spec: PipelineSpec) -> dg.DailyPartitionsDefinition:
+def _partitions(spec: PipelineSpec) -> dg.TimeWindowPartitionsDefinition:
     from ml_platform.pipeline.names import PipelineNames
 
     return PipelineNames(spec).partitions_def
 
 
 def _stored_history(
-    instance: dg.DagsterInstance, key: dg.AssetKey, first: str | None, cfg: ChecksSpec, start: dt.date
+    instance: dg.DagsterInstance, key: dg.AssetKey, first: str | None, cfg: ChecksSpec, all_keys: list[str]
 ) -> dict[str, dc.PartitionStats]:
-    """Stats of the published partitions before ``first`` (``None``: the lookup's last version)."""
+    """Stats of the published partitions before ``first`` (``None``: the lookup's last version);
+    ``all_keys``: the pipeline's partition keys in order (days, hours or weeks)."""
     if first is None:
         records = instance.fetch_materializations(key, limit=1).records
         wanted: list[str] | None = None
     else:
-        day = dt.date.fromisoformat(first)
-        wanted = [
-            (day - dt.timedelta(days=i)).isoformat()
-            for i in range(1, cfg.history_partitions + 1)
-            if day - dt.timedelta(days=i) >= start
-        ]
+        position = all_keys.index(first)
+        wanted = all_keys[max(0, position - cfg.history_partitions) : position][::-1]
         if not wanted:
             return {}
         records = instance.fetch_materializations(
@@ -110,15 +106,18 @@ def evaluate_checks(
         delivered = {k: int(counts.get(k, 0)) for k in keys}
         stats = dc.partition_stats(delivered, cleaned, quarantine, label)
         reasons: Mapping[str, Mapping[str, int]] = dc.quarantine_reasons(quarantine)
-        history = _stored_history(context.instance, asset, keys[0], cfg, spec.partitioning.start)
+        history = _stored_history(
+            context.instance, asset, keys[0], cfg, list(_partitions(spec).get_partition_keys())
+        )
     else:
         keys = [UNPARTITIONED]
         stats = {UNPARTITIONED: dc.PartitionStats(len(raw), len(quarantine))}
         reasons = {UNPARTITIONED: result.reasons}
-        history = _stored_history(context.instance, asset, None, cfg, spec.partitioning.start)
+        history = _stored_history(context.instance, asset, None, cfg, [])
         cfg = cfg.model_copy(update={"min_history": 1})
     task = spec.task if is_main else None
-    reports = dc.evaluate(keys, stats, history, cfg, task, reasons, allow_empty=not is_main)
+    allow_empty = not is_main or spec.partitioning.empty_days == "allow"
+    reports = dc.evaluate(keys, stats, history, cfg, task, reasons, allow_empty=allow_empty)
     dupes = int(cleaned.drop_duplicates().duplicated(table.primary_key).sum()) if table.primary_key else 0
     results = [dg.AssetCheckResult(asset_key=asset, check_name="contract", passed=True)]
     for report in reports.values():

@@ -1,9 +1,10 @@
 """New-data sensor (any source kind) and retrain sensor.
 
 The new-data sensor asks the source which days it has delivered (``list_deliveries``: day →
-fingerprint) and requests one ingest run per new or re-delivered day, with run key
-``<pipeline>:<day>:<fingerprint>``: the same delivery never runs twice, a corrected re-delivery runs
-again. The retrain sensor launches the train job once enough new feature partitions are in, and
+fingerprint) and requests one ingest run per range of consecutive new or re-delivered days (a
+single-run backfill: a year of history is one run), with run key ``<pipeline>:<days>:<fingerprint>``;
+the cursor keeps each day's fingerprint, so the same delivery never runs twice and a corrected
+re-delivery re-runs only its own day. The retrain sensor launches the train job once enough new feature partitions are in, and
 never past a failed blocking check on the cleaned data.
 """
 
@@ -11,7 +12,9 @@ import json
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ml_platform.ml.time import keys_of_days
 from ml_platform.pipeline.jobs import PipelineJobs
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import DataSource, fingerprint, source_class
@@ -26,7 +29,7 @@ def _load(cursor: str | None) -> dict[str, Any]:
 def delivered_days(pipeline: PipelineNames, source: DataSource) -> tuple[dict[str, str], list[str]]:
     """Days every partitioned table has been delivered for → combined fingerprint; plus notes."""
     tables = [t for t in pipeline.tables if t.partitioned]
-    date_columns = pipeline.spec.partitioning.date_columns
+    date_columns = pipeline.spec.partitioning.day_columns
     listings = {t.table: source.list_deliveries(t.table, date_columns) for t in tables}
     days = set.intersection(*(set(days) for days in listings.values())) if listings else set()
     notes = []
@@ -65,6 +68,62 @@ def _lookups_first(
     return dg.SkipReason(f"lookup table(s) {missing} not materialized yet; lookups run {run.run_id} {state}")
 
 
+def key_fingerprints(delivered: dict[str, str], by_day: dict[str, list[str]]) -> dict[str, str]:
+    """Partition key → fingerprint of the deliveries of the days it covers (daily: the day's own)."""
+    days_of: dict[str, list[str]] = {}
+    for day, covering in by_day.items():
+        for key in covering:
+            days_of.setdefault(key, []).append(day)
+    return {
+        key: delivered[days[0]]
+        if len(days) == 1
+        else fingerprint(*(f"{d}={delivered[d]}" for d in sorted(days)))
+        for key, days in days_of.items()
+    }
+
+
+def pending_ranges(changed: list[str], keys: list[str], max_days: int) -> list[list[str]]:
+    """``changed`` days grouped into runs of consecutive partition keys, at most ``max_days`` each."""
+    position = {k: i for i, k in enumerate(keys)}
+    ranges: list[list[str]] = []
+    for day in changed:
+        last = ranges[-1][-1] if ranges else None
+        if last is not None and position[day] == position[last] + 1 and len(ranges[-1]) < max_days:
+            ranges[-1].append(day)
+        else:
+            ranges.append([day])
+    return ranges
+
+
+def _request(
+    pipeline: PipelineNames,
+    jobs: PipelineJobs,
+    days: list[str],
+    delivered: dict[str, str],
+    seen: dict[str, str],
+    kind: str,
+) -> dg.RunRequest:
+    """One ingest run for ``days``: a single partition, or a single-run backfill over their range."""
+    fp = delivered[days[0]] if len(days) == 1 else fingerprint(*(delivered[d] for d in days))
+    tags = {
+        DELIVERY_TAG: fp,
+        "ml_platform/source_kind": kind,
+        "ml_platform/redelivery": str(any(d in seen for d in days)).lower(),
+        "ml_platform/days": str(len(days)),
+    }
+    if len(days) == 1:
+        return dg.RunRequest(
+            run_key=f"{pipeline.name}:{days[0]}:{fp}",
+            partition_key=days[0],
+            job_name=jobs.ingest.name,
+            tags=tags,
+        )
+    tags |= {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
+    return dg.RunRequest(
+        run_key=f"{pipeline.name}:{days[0]}..{days[-1]}:{fp}", job_name=jobs.ingest.name, tags=tags
+    )
+
+
 def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDefinition:
     spec = pipeline.spec
     kind = spec.source.kind
@@ -81,7 +140,8 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
         if source_class(spec.source).receives_new_data
         else dg.DefaultSensorStatus.STOPPED,
         description=f"Polls the `{kind}` source for days delivered since the cursor and requests one "
-        "ingest run per new or re-delivered day (run key = day + delivery fingerprint).",
+        "ingest run per range of consecutive new or re-delivered days (a single-run backfill; run key "
+        "= days + delivery fingerprint).",
     )
     def _new_data(context: dg.SensorEvaluationContext, **resources: Any) -> dg.SensorResult | dg.SkipReason:
         # direct invocation passes required resources as keyword arguments, the daemon via context
@@ -102,33 +162,22 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
             return dg.SkipReason(
                 f"no complete day delivered yet at {where}" + (f"; {'; '.join(notes)}" if notes else "")
             )
-        partitions = set(pipeline.partitions_def.get_partition_keys())
-        outside = [d for d in delivered if d not in partitions]
-        changed = [d for d in delivered if d in partitions and seen.get(d) != delivered[d]]
-        todo = changed[: settings.max_runs_per_tick]
-        for day in todo:
-            fp = delivered[day]
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{pipeline.name}:{day}:{fp}",
-                    partition_key=day,
-                    job_name=jobs.ingest.name,
-                    tags={
-                        DELIVERY_TAG: fp,
-                        "ml_platform/source_kind": kind,
-                        "ml_platform/redelivery": str(day in seen).lower(),
-                    },
-                )
-            )
+        n_days, keys = len(delivered), pipeline.partition_keys
+        by_day = keys_of_days(list(delivered), keys, spec.partitioning.granularity)
+        outside = [d for d, covering in by_day.items() if not covering]
+        delivered = key_fingerprints(delivered, by_day)  # per partition key (a day, an hour, a week)
+        changed = [k for k in keys if k in delivered and seen.get(k) != delivered[k]]
+        ranges = pending_ranges(changed, keys, settings.max_days_per_run)[: settings.max_runs_per_tick]
+        todo = [d for days in ranges for d in days]
+        for days in ranges:
+            requests.append(_request(pipeline, jobs, days, delivered, seen, kind))
         if outside:
             notes.append(f"{len(outside)} delivered day(s) outside the partitions ignored: {outside[:3]}")
         if len(changed) > len(todo):
             notes.append(f"{len(changed) - len(todo)} more day(s) left for the next tick")
         new_cursor = json.dumps({"days": {**seen, **{d: delivered[d] for d in todo}}}, sort_keys=True)
         if not requests:
-            reason = (
-                f"{len(delivered)} day(s) delivered at {where}, none new or re-delivered since the cursor"
-            )
+            reason = f"{n_days} day(s) delivered at {where}, none new or re-delivered since the cursor"
             return dg.SensorResult(skip_reason="; ".join([reason, *notes]), cursor=new_cursor)
         for note in notes:
             context.log.info(note)

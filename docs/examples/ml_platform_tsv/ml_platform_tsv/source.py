@@ -31,7 +31,7 @@ class TsvDirSource(DaySource):
     def uri(self, table: str) -> str:
         return (Path(self.path) / table).as_uri()
 
-    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, str, str]) -> pd.DataFrame:
+    def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
         file = Path(self.path) / table / f"{day.isoformat()}.tsv"
         if not file.exists():
             raise PermanentSourceError(f"tsv_dir source: no delivery for table '{table}' on {day}")
@@ -40,6 +40,6 @@ class TsvDirSource(DaySource):
     def _fetch_static(self, table: str) -> pd.DataFrame:
         return pd.read_csv(Path(self.path) / f"{table}.tsv", sep="\t")
 
-    def list_deliveries(self, table: str, date_columns: tuple[str, str, str]) -> dict[str, str]:
+    def list_deliveries(self, table: str, date_columns: tuple[str, ...]) -> dict[str, str]:
         files = sorted((Path(self.path) / table).glob("*.tsv"))
         return {f.stem: fingerprint(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files}
