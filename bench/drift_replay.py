@@ -37,6 +37,11 @@ START, TRAINED_UNTIL = dt.date(2013, 1, 1), dt.date(2013, 3, 31)
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
+def _live(mlflow: Any, model: str) -> str:
+    mv = mlflow.version_by_alias(model, "champion")
+    return str(mv.version) if mv is not None else "none"
+
+
 def spec_for(data_dir: Path, end: dt.date) -> PipelineSpec:
     from flights_delay import SPEC_DIR
 
@@ -90,7 +95,7 @@ class Sensor:
         return list(getattr(result, "run_requests", None) or []), getattr(skip, "skip_message", "") or ""
 
     def run(self, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-        job = self.defs.resolve_job_def(request.job_name or self.sensor.job_name)
+        job = self.defs.resolve_job_def(str(request.job_name or self.sensor.job_name))
         return job.execute_in_process(
             instance=self.instance,
             run_config={**dict(request.run_config or {}), **QUIET},
@@ -133,7 +138,7 @@ def replay(root: Path, days: int, onset: dt.date | None) -> dict[str, Any]:
             requests, why = retrain.tick()
             entry: dict[str, Any] = {
                 "day": key,
-                "champion": str(mlflow.version_by_alias(spec.model_name, "champion").version),
+                "champion": _live(mlflow, spec.model_name),
                 **{
                     name: {
                         "passed": e.passed,
@@ -152,7 +157,7 @@ def replay(root: Path, days: int, onset: dt.date | None) -> dict[str, Any]:
                 entry["retrain_gate"] = [e.passed for e in run.get_asset_check_evaluations()]
                 deployed = life.tick_deploy_sensor()
                 entry["deployed"] = bool(deployed.run_ids)
-            entry["champion_after"] = str(mlflow.version_by_alias(spec.model_name, "champion").version)
+            entry["champion_after"] = _live(mlflow, spec.model_name)
             entry["seconds"] = round(time.perf_counter() - t0, 1)
             log["days"].append(entry)
             print(json.dumps(entry, default=str)[:400], flush=True)
