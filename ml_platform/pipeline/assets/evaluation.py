@@ -215,7 +215,7 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         report["holdout_daily"] = daily
         mlflow.log_to_run(
             model["run_id"],
-            {k.replace("_challenger", ""): v for k, v in flat.items()} | daily,
+            {k.replace("_challenger", ""): v for k, v in flat.items()} | {k: tidy(v) for k, v in daily.items()},
             {
                 "evaluation/report.md": report_markdown(spec, report),
                 "evaluation/metrics.json": pd.Series(flat).to_json(),
