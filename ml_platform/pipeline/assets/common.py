@@ -43,3 +43,9 @@ def day_range(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
 def partition_label(context: dg.AssetExecutionContext) -> str:
     start, end = day_range(context)
     return start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
+
+
+def lazy_partitions_in(key: dg.AssetKey) -> dg.AssetIn:
+    """An input of every materialized partition of ``key``, read on demand (``PartitionedParquet``):
+    a window's partitions, not the run's."""
+    return dg.AssetIn(key, metadata={"allow_missing_partitions": True, "lazy": True})

@@ -16,6 +16,7 @@ from ml_platform.deploys.recheck import recheck
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.export import LocalExportTarget
 from ml_platform.io.storage import PartitionedParquet
+from ml_platform.pipeline.assets.common import lazy_partitions_in
 from ml_platform.pipeline.names import DEPLOY_CONCURRENCY_TAG, PipelineNames
 
 
@@ -82,9 +83,7 @@ def deployment_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         key=pipeline.deployment_key,
         ins={
             "evaluation_report": dg.AssetIn(pipeline.report_key),
-            "features": dg.AssetIn(
-                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
-            ),
+            "features": lazy_partitions_in(pipeline.features_key),
         },
         io_manager_key="json_io_manager",
         group_name=pipeline.name,

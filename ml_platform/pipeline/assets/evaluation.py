@@ -17,6 +17,7 @@ from ml_platform.ml.model_card import embedded_images, metrics_table
 from ml_platform.ml.model_factory import predict_scores
 from ml_platform.ml.monitoring import daily_reference
 from ml_platform.ml.plots import evaluation_plots
+from ml_platform.pipeline.assets.common import lazy_partitions_in
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
 
@@ -127,9 +128,7 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         key=pipeline.report_key,
         ins={
             "model": dg.AssetIn(pipeline.model_key),
-            "features": dg.AssetIn(
-                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
-            ),
+            "features": lazy_partitions_in(pipeline.features_key),
         },
         io_manager_key="json_io_manager",
         group_name=pipeline.name,
@@ -215,7 +214,8 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         report["holdout_daily"] = daily
         mlflow.log_to_run(
             model["run_id"],
-            {k.replace("_challenger", ""): v for k, v in flat.items()} | {k: tidy(v) for k, v in daily.items()},
+            {k.replace("_challenger", ""): v for k, v in flat.items()}
+            | {k: tidy(v) for k, v in daily.items()},
             {
                 "evaluation/report.md": report_markdown(spec, report),
                 "evaluation/metrics.json": pd.Series(flat).to_json(),

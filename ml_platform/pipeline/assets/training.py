@@ -18,7 +18,7 @@ from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
 from ml_platform.ml.model_factory import fit_lean, pipeline_for, predict_scores
 from ml_platform.ml.windows import resolve_windows
-from ml_platform.pipeline.assets.common import code_version, git_sha
+from ml_platform.pipeline.assets.common import code_version, git_sha, lazy_partitions_in
 from ml_platform.pipeline.assets.run_reason import training_reason
 from ml_platform.pipeline.code_versions import spec_hash
 from ml_platform.pipeline.names import PipelineNames
@@ -41,11 +41,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=pipeline.model_key,
-        ins={
-            "features": dg.AssetIn(
-                pipeline.features_key, metadata={"allow_missing_partitions": True, "lazy": True}
-            )
-        },
+        ins={"features": lazy_partitions_in(pipeline.features_key)},
         io_manager_key="json_io_manager",
         group_name=pipeline.name,
         owners=pipeline.owners,
