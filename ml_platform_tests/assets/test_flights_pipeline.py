@@ -268,6 +268,9 @@ def test_each_version_has_a_model_card_with_the_gate_decision(world, first_train
     for version, decision, reason in (("1", "passed", "no champion yet"), ("2", "rejected", "does not beat")):
         mv = registry.model_version("flights_delay", version)
         card = mv.description
+        if version == "1":  # the live version's description opens with when and by which run it went live
+            note, card = card.split("\n\n", 1)
+            assert note.startswith("**Champion since** ") and "[Dagster run " in note
         assert card.startswith(f"# flights_delay v{version}")
         assert f"Deploy gate: **{decision}**" in card and reason in card
         assert "Training window: 2013-01-" in card and "roc_auc" in card and "[" in card  # interval

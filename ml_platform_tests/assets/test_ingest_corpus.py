@@ -55,9 +55,11 @@ def _features_materializations(world, day: dt.date) -> int:  # type: ignore[no-u
 
 
 def test_new_data_flows_to_a_champion(world) -> None:  # type: ignore[no-untyped-def]
-    requests, _ = world.new_data.tick()
-    assert len(requests) == DAYS
-    assert all(world.new_data.run(r).success for r in requests)
+    (request,), _ = world.new_data.tick()  # every pending day as one single-run backfill
+    assert request.partition_key_range is not None
+    start, end = request.partition_key_range.start, request.partition_key_range.end
+    assert (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1 == DAYS
+    assert world.new_data.run(request).success
     assert world.new_data.tick()[0] == []
     (train,), _ = world.retrain.tick()
     assert "12 new partitions" in train.run_config["ops"]["synthetic_demand__model"]["config"]["reason"]

@@ -36,12 +36,16 @@ from ml_platform.pipeline.checks.drift import (
 from ml_platform.pipeline.checks.performance import decay_results, performance_decay_spec
 from ml_platform.pipeline.names import PipelineNames
 
-#: Run when a day's features (or cleaned data) land or change, never past a failing blocking check
-#: upstream, for any day (``eager()`` alone looks only at the latest time window; 2013 is history).
-SCORING_CONDITION = (
-    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
-)
+
+def scoring_condition(pipeline: PipelineNames) -> dg.AutomationCondition:
+    """Run when a day's features (or cleaned data) land or change, never past a failing blocking
+    check upstream, for any day (``eager()`` alone looks only at the latest time window; 2013 is
+    history). ``deployment`` is a dependency only so that a run of everything (Materialize all)
+    scores after the champion is deployed; a new champion does not rescore history."""
+    return (
+        dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    ).ignore(dg.AssetSelection.assets(pipeline.deployment_key))
 
 
 def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
@@ -51,10 +55,10 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
     @dg.asset(
         key=pipeline.predictions_key,
         ins={"features": dg.AssetIn(pipeline.features_key)},
-        deps=[pipeline.cleaned_key(spec.main_table)],
+        deps=[pipeline.cleaned_key(spec.main_table), pipeline.deployment_key],
         partitions_def=pipeline.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        automation_condition=SCORING_CONDITION,
+        automation_condition=scoring_condition(pipeline),
         check_specs=[prediction_drift_spec(pipeline)],
         output_required=False,
         group_name=pipeline.name,
@@ -114,7 +118,7 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         },
         partitions_def=pipeline.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        automation_condition=SCORING_CONDITION,
+        automation_condition=scoring_condition(pipeline),
         check_specs=[performance_decay_spec(pipeline, metric)],
         group_name=pipeline.name,
         owners=pipeline.owners,
