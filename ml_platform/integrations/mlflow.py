@@ -11,8 +11,14 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ml_platform.faults import fault_point
+from ml_platform.integrations.mlflow_model import (
+    SCHEMA_SAMPLE_ROWS,
+    model_requirements,
+    optional_inputs_signature,
+    own_types,
+    training_dataset,
+)
 
-SCHEMA_SAMPLE_ROWS = 10_000
 #: MLflow 3's UI opens in its GenAI view (no model registry in the navigation) unless the page's
 #: ``workflowType`` query parameter says otherwise; every link we generate lands in the classic view.
 ML_VIEW_QUERY = "workflowType=machine_learning"
@@ -20,62 +26,6 @@ ML_VIEW_QUERY = "workflowType=machine_learning"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 #: The run tag MLflow renders as the run's Markdown description.
 RUN_NOTE_TAG = "mlflow.note.content"
-
-
-def frame_digest(frame: Any) -> str:
-    """Fingerprint of every row and column of a DataFrame (names, dtypes, values).
-
-    MLflow's own pandas digest hashes only the first 10,000 rows, and maps ``type`` over every cell
-    to pick its columns (~2 s on a year of flights); this hashes all rows, vectorized."""
-    import hashlib
-
-    import pandas as pd
-
-    md5 = hashlib.md5(usedforsecurity=False)
-    md5.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
-    md5.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return md5.hexdigest()[:8]
-
-
-def training_dataset(mlflow: Any, frame: Any, target: str, name: str) -> Any:
-    """An ``mlflow.data`` pandas dataset with a full-data digest and a schema inferred from a
-    sample: MLflow infers it cell by cell over the whole frame (~13 s for a year of flights),
-    and every column has one dtype, so the first rows give the same schema."""
-    from mlflow.models import infer_signature
-
-    dataset = mlflow.data.from_pandas(frame, targets=target, name=name, digest=frame_digest(frame))
-    dataset.__dict__["schema"] = infer_signature(frame.head(SCHEMA_SAMPLE_ROWS)).inputs  # cached_property
-    return dataset
-
-
-#: What a logged model needs to load and predict. Named, not inferred: MLflow's inference loads the
-#: model in a subprocess (~3 s) and lists whatever that process had imported (pytest, rich, …).
-MODEL_REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
-
-
-def model_requirements() -> list[str]:
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
-
-
-def optional_inputs_signature(frame: Any, output: Any) -> Any:
-    """Signature from a sample of the training frame, every input optional: the pipelines encode or
-    impute missing values (a day without weather still scores), so serving must accept them."""
-    from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types import ColSpec, Schema
-
-    inferred = infer_signature(frame.head(SCHEMA_SAMPLE_ROWS), output)
-    inputs = Schema([ColSpec(c.type, c.name, required=False) for c in inferred.inputs.inputs])
-    return ModelSignature(inputs=inputs, outputs=inferred.outputs)
-
-
-def _own_types(model: Any) -> list[str]:
-    """Types skops does not trust by default in a model *this process just trained* (so trusted).
-    Recorded in the MLmodel file so loading needs no pickle."""
-    import skops.io
-
-    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
 def _not_found(exc: Any) -> bool:
@@ -248,7 +198,7 @@ class MlflowRegistry(dg.ConfigurableResource):
                     registered_model_name=model_name,
                     pyfunc_predict_fn=predict_fn,
                     serialization_format="skops",
-                    skops_trusted_types=_own_types(model),
+                    skops_trusted_types=own_types(model),
                 )
                 version = str(info.registered_model_version)
                 fault_point("train:after_register")

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ml_platform.integrations.mlflow import MODEL_REQUIREMENTS
+from ml_platform.integrations.mlflow_model import MODEL_REQUIREMENTS
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform_tests.helpers import SHORT_END, SHORT_START, short_flights_spec
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from ml_platform.integrations.mlflow import SCHEMA_SAMPLE_ROWS, frame_digest, training_dataset
+from ml_platform.integrations.mlflow_model import SCHEMA_SAMPLE_ROWS, frame_digest, training_dataset
 
 
 def _frame(rows: int) -> pd.DataFrame:
