@@ -1,14 +1,18 @@
 """Feature engine: pandas in-process, or Spark through dagster-pyspark (``spark.master``
-configurable; ``local[2]`` on one machine). The spec's ``features.engine`` wins; otherwise the
+configurable; ``local[2]`` on one machine). With a builder that has ``spark_frames``, the Spark
+engine runs end to end: Spark reads the cleaned Parquet files and the IO manager has Spark write the
+features (``build_frames``); other Spark builders take and return pandas (``build``). The spec's ``features.engine`` wins; otherwise the
 environment's default. The Spark session is created lazily, so pandas runs never start a JVM."""
 
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 import pandas as pd
 from dagster_pyspark import LazyPySparkResource
 
+from ml_platform.features.finish_spark import finish_features_spark
 from ml_platform.integrations.spark import spark_config
+from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.features import build_features, builder_for, builder_options, finish_features
 from ml_platform.specs.models import PipelineSpec
 
@@ -23,7 +27,8 @@ class FeatureEngine(dg.ConfigurableResource):
 
     def engine_for(self, spec: PipelineSpec) -> Engine:
         engine = spec.features.engine or self.default_engine
-        if engine == "spark" and builder_for(spec).spark is None:
+        builder = builder_for(spec)
+        if engine == "spark" and builder.spark is None and builder.spark_frames is None:
             if spec.features.engine == "spark":
                 raise ValueError(
                     f"pipeline '{spec.name}': features.engine is 'spark' but builder "
@@ -31,6 +36,22 @@ class FeatureEngine(dg.ConfigurableResource):
                 )
             return "pandas"  # the environment's default does not apply to pandas-only builders
         return engine
+
+    def end_to_end(self, spec: PipelineSpec) -> bool:
+        """Spark reads and writes the Parquet files itself (the builder has ``spark_frames``)."""
+        return self.engine_for(spec) == "spark" and builder_for(spec).spark_frames is not None
+
+    def build_frames(self, spec: PipelineSpec, main: PartitionedParquet, aux: dict[str, PartitionedParquet]) -> Any:
+        """Spark end to end: the run's cleaned files read by Spark, the builder's ``spark_frames``,
+        the label and partition added; a lazy Spark DataFrame (with ``_rid``), nothing collected."""
+        builder = builder_for(spec)
+        assert builder.spark_frames is not None
+        session = self.spark.spark_session
+        main_frame = main.spark(session)
+        built = builder.spark_frames(
+            session, main_frame, {n: t.spark(session) for n, t in aux.items()}, builder_options(spec)
+        )
+        return finish_features_spark(spec, main_frame, built)
 
     def build(self, spec: PipelineSpec, main: pd.DataFrame, aux: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if self.engine_for(spec) == "pandas":

@@ -51,11 +51,19 @@ def _spark(
     return run_transforms_spark_pandas(session, main, aux, f.transforms, f.prediction_time)
 
 
+def _spark_frames(session: Any, main: Any, aux: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
+    from ml_platform.features.transforms_spark import run_transforms_spark
+
+    f = _features(options)
+    return run_transforms_spark(main, aux, f.transforms, f.prediction_time)
+
+
 TRANSFORMS = register_builder(
     FeatureBuilder(
         name="transforms",
         pandas=_pandas,
         spark=_spark,
+        spark_frames=_spark_frames,
         reads_spec=True,
         description="the main table's columns plus the spec's declarative, leak-free features.transforms",
     )

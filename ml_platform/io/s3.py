@@ -6,6 +6,7 @@ bring. The IO managers keep UPath for *key* arithmetic (partition paths, extensi
 the byte store: one ``put_object`` of a complete object (atomic on S3), ``get_object`` to read.
 """
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -30,6 +31,9 @@ class _S3Store(_BytesStore):
 
     def uri(self, path: UPath) -> str:
         return f"s3://{self.bucket}/{self._key(path)}"
+
+    def local_path(self, path: UPath) -> Path | None:
+        return None  # keys, not files: Spark's files are staged locally (see ParquetIOManager)
 
     def write_bytes(self, path: UPath, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data)

@@ -8,19 +8,35 @@ partitions returns one concatenated frame.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import json
+import shutil
+import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from upath import UPath
 
+from ml_platform.io.spark_parquet import is_spark_frame, read_files, replace_file, write_days
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.memory import release_free_memory
+
+UNPARTITIONED = ""  # the key of a non-partitioned asset's one file in a PartitionedParquet
+
+
+@functools.cache
+def _staging_dir() -> Path:
+    """A process-wide local directory for remote files Spark reads, removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="ml_platform_spark_"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def _atomic_write(path: UPath, data: bytes) -> None:
@@ -87,6 +103,29 @@ class _BytesStore(dg.UPathIOManager):
     def uri(self, path: UPath) -> str:
         return str(path)
 
+    def local_path(self, path: UPath) -> Path | None:
+        """``path`` on the local filesystem, where Spark can read and write it; None elsewhere."""
+        protocol = getattr(path, "protocol", "file")
+        return Path(path.path) if protocol in ("", "file", "local") else None
+
+    def publish_file(self, path: UPath, file: Path) -> None:
+        """Move a finished local file (Spark's output) to ``path``: a rename locally, else its bytes."""
+        local = self.local_path(path)
+        if local is not None:
+            replace_file(file, local)
+        else:
+            self.write_bytes(path, file.read_bytes())
+
+    def readable_file(self, path: UPath) -> str:
+        """A local path Spark can read ``path`` from (a staged copy when the store is remote)."""
+        local = self.local_path(path)
+        if local is not None:
+            return str(local)
+        staged = _staging_dir() / uuid.uuid4().hex / path.name
+        staged.parent.mkdir(parents=True)
+        staged.write_bytes(self.read_bytes(path))
+        return str(staged)
+
 
 class ParquetIOManager(_BytesStore):
     """DataFrames as Parquet; daily partitions as one file each."""
@@ -100,11 +139,16 @@ class ParquetIOManager(_BytesStore):
             )
         self.write_bytes(path, obj.to_parquet(index=False))
 
-    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
-        columns = (context.definition_metadata or {}).get("columns")
-        return pd.read_parquet(io.BytesIO(self.read_bytes(path)), columns=columns)
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        metadata = context.definition_metadata or {}
+        if metadata.get("lazy") and not context.has_asset_partitions:
+            return PartitionedParquet(self, context.asset_key.to_user_string(), {UNPARTITIONED: path})
+        return pd.read_parquet(io.BytesIO(self.read_bytes(path)), columns=metadata.get("columns"))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if is_spark_frame(obj):
+            self.store_spark(context, obj)
+            return
         if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
             super().handle_output(context, obj)
             return
@@ -124,6 +168,27 @@ class ParquetIOManager(_BytesStore):
             {
                 "partitions_written_in_run": len(paths),
                 "path": dg.MetadataValue.path(self.uri(next(iter(paths.values())).parent)),
+            }
+        )
+
+    def store_spark(self, context: dg.OutputContext, obj: Any) -> None:
+        """A Spark DataFrame of the run's partitions, written by Spark: one file per partition, each
+        renamed into place (``io/spark_parquet.py``); nothing is collected to the driver."""
+        if not context.has_asset_partitions:
+            raise TypeError(f"{context.asset_key.to_user_string()}: Spark output needs daily partitions")
+        paths = self._get_paths_for_partitions(context)
+        folder = next(iter(paths.values())).parent
+        local = self.local_path(folder)
+        staging = local.parent if local is not None else _staging_dir()
+        try:
+            rows = write_days(obj, list(paths), staging, lambda k, f: self.publish_file(paths[k], f))
+        finally:
+            obj.unpersist()
+        context.add_output_metadata(
+            {
+                "partitions_written_in_run": len(paths),
+                "rows_written_by_spark": sum(rows.values()),
+                "path": dg.MetadataValue.path(self.uri(folder)),
             }
         )
 
@@ -170,6 +235,15 @@ class PartitionedParquet:
 
     def keys(self) -> list[str]:
         return sorted(self.paths)
+
+    def spark(self, session: Any, keys: Sequence[str] | None = None) -> Any:
+        """The partitions (all, or ``keys``) as one Spark DataFrame read by Spark from their files,
+        plus ``_rid`` (the pandas path's row order) and ``_row`` (the row within its day's file)."""
+        wanted = self.keys() if keys is None else sorted(keys)
+        absent = sorted(set(wanted) - set(self.paths))
+        if absent:
+            raise FileNotFoundError(f"{self.name}: partitions not materialized: {absent[:5]}")
+        return read_files(session, {k: self.store.readable_file(self.paths[k]) for k in wanted})
 
     def read(
         self,

@@ -16,6 +16,9 @@ from ml_platform.specs.models import PipelineSpec
 
 PandasBuild = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame], Mapping[str, Any]], pd.DataFrame]
 SparkBuild = Callable[[Any, pd.DataFrame, Mapping[str, pd.DataFrame], Mapping[str, Any]], pd.DataFrame]
+#: Spark DataFrames in (each with a ``_rid`` row id), a Spark DataFrame out (with ``_rid``): nothing
+#: collected, so the engine reads and writes the Parquet files with Spark end to end.
+SparkFramesBuild = Callable[[Any, Any, Mapping[str, Any], Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,9 @@ class FeatureBuilder:
     """A named way to turn the cleaned main table (+ auxiliary tables by name) into feature columns.
 
     ``pandas(main, aux, options)`` is required; ``spark(session, main, aux, options)`` is optional and
-    must give the same columns and values. ``tables`` are the auxiliary tables it reads (checked
+    must give the same columns and values; ``spark_frames(session, main, aux, options)``, optional too,
+    is the same on Spark DataFrames (rows keyed by ``_rid``, kept in its output), which the Spark engine
+    prefers: the run's data then never passes through the driver. ``tables`` are the auxiliary tables it reads (checked
     against the spec); ``options`` validates the spec's ``features.options``. A builder with
     ``reads_spec`` also gets the whole ``features`` section as ``options["features"]``; ``outputs(spec)``,
     when given, names the columns it produces, so a spec's feature names are checked before anything runs."""
@@ -31,6 +36,7 @@ class FeatureBuilder:
     name: str
     pandas: PandasBuild
     spark: SparkBuild | None = None
+    spark_frames: SparkFramesBuild | None = None
     tables: tuple[str, ...] = ()
     options: type[BaseModel] | None = None
     description: str = ""

@@ -67,7 +67,12 @@ def test_features_asset_on_spark_matches_pandas_on_the_same_partitions(spark_wor
 
     event = spark_world.instance.get_latest_materialization_event(spark_world.pipeline.features_key)
     assert event is not None
-    assert event.asset_materialization.metadata["engine"] == dg.TextMetadataValue("spark")
+    metadata = event.asset_materialization.metadata
+    assert metadata["engine"] == dg.TextMetadataValue("spark")
+    # Spark end to end: Spark wrote the files (the IO manager says so), one per day, row for row in
+    # the pandas path's order (prediction ids are positions within the day's file)
+    assert metadata["rows_written_by_spark"] == dg.IntMetadataValue(len(on_pandas))
+    assert not list(storage.glob(".spark-*"))  # the staging directory is gone
 
 
 def test_engine_choice_spec_wins_and_pandas_only_builders_say_so(tmp_path) -> None:

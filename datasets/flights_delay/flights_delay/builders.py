@@ -36,10 +36,19 @@ def _spark(
     )
 
 
+def _spark_frames(session: Any, main: Any, aux: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
+    from flights_delay.features_spark import build_flight_features_frames
+
+    return build_flight_features_frames(
+        main, aux["weather"], aux["planes"], lead_minutes=int(options["lead_minutes"])
+    )
+
+
 FLIGHTS = FeatureBuilder(
     name="flights",
     pandas=_pandas,
     spark=_spark,
+    spark_frames=_spark_frames,
     tables=("weather", "planes"),
     options=FlightsOptions,
     description="leak-free flight features: schedule, plane, weather before departure, congestion",

@@ -271,17 +271,41 @@ WEATHER_INPUT = {"origin": "str", "year": "long", "month": "long", "day": "long"
 PLANE_INPUT = {"tailnum": "str", "year": "double", "seats": "double", "engines": "double"}
 
 
-def build_flight_features_spark(
-    session: Any,
-    flights: pd.DataFrame,
-    weather: pd.DataFrame,
-    planes: pd.DataFrame,
-    lead_minutes: int = 0,
-) -> pd.DataFrame:
-    """Same output as the pandas builder (index aligned with ``flights``), computed on Spark."""
+OUTPUT_COLUMNS = [
+    "carrier",
+    "origin",
+    "dest",
+    "distance",
+    "sched_hour",
+    "day_of_week",
+    "month",
+    *(f"wx_{c}" for c in WEATHER_COLUMNS),
+    "plane_age",
+    "plane_seats",
+    "plane_engines",
+    *CONGESTION_COLUMNS,
+]
+
+
+def typed(frame: Any, columns: Mapping[str, str], row: str) -> Any:
+    """A Spark DataFrame's ``columns`` cast as :func:`to_spark` types them (NaN → NULL), with its
+    row id column ``row`` as ``_row``: the same input whether the rows came from pandas or Parquet."""
     from pyspark.sql import functions as F
 
-    fl = _with_schedule(to_spark(session, flights, FLIGHT_COLUMNS))
+    kinds = {"str": "string", "double": "double", "long": "long"}
+
+    def cast(name: str, kind: str) -> Any:
+        c = F.col(name).cast(kinds[kind])
+        return (F.when(~F.isnan(c), c) if kind == "double" else c).alias(name)
+
+    return frame.select(*(cast(n, k) for n, k in columns.items()), F.col(row).cast("long").alias(ROW))
+
+
+def flight_features_frame(flights: Any, weather: Any, planes: Any, lead_minutes: int = 0) -> Any:
+    """The features as a Spark DataFrame keyed by ``_row`` (inputs as :func:`typed` gives them)."""
+    from pyspark.sql import functions as F
+
+    fl = _with_schedule(flights)
     base = fl.select(
         ROW,
         "carrier",
@@ -293,25 +317,38 @@ def build_flight_features_spark(
         "month",
     )
     out = (
-        base.join(weather_before_departure(fl, to_spark(session, weather, WEATHER_INPUT)), ROW, "left")
-        .join(plane_attributes(fl, to_spark(session, planes, PLANE_INPUT)), ROW, "left")
+        base.join(weather_before_departure(fl, weather), ROW, "left")
+        .join(plane_attributes(fl, planes), ROW, "left")
         .join(congestion(fl, lead_minutes), ROW, "left")
-        .toPandas()
     )
+    return out.select(ROW, *OUTPUT_COLUMNS)
+
+
+def build_flight_features_frames(
+    flights: Any, weather: Any, planes: Any, lead_minutes: int = 0, row: str = "_rid"
+) -> Any:
+    """Spark end to end: cleaned tables as Spark DataFrames (row id ``row`` each) in, the features
+    keyed by ``row`` out, nothing collected."""
+    out = flight_features_frame(
+        typed(flights, FLIGHT_COLUMNS, row),
+        typed(weather, WEATHER_INPUT, row),
+        typed(planes, PLANE_INPUT, row),
+        lead_minutes,
+    )
+    return out.withColumnRenamed(ROW, row)
+
+
+def build_flight_features_spark(
+    session: Any,
+    flights: pd.DataFrame,
+    weather: pd.DataFrame,
+    planes: pd.DataFrame,
+    lead_minutes: int = 0,
+) -> pd.DataFrame:
+    """Same output as the pandas builder (index aligned with ``flights``), computed on Spark."""
+    fl = to_spark(session, flights, FLIGHT_COLUMNS)
+    wx, pl = to_spark(session, weather, WEATHER_INPUT), to_spark(session, planes, PLANE_INPUT)
+    out = flight_features_frame(fl, wx, pl, lead_minutes).toPandas()
     out = out.sort_values(ROW).set_index(ROW)
     out.index = flights.index[out.index.to_numpy()]
-    columns = [
-        "carrier",
-        "origin",
-        "dest",
-        "distance",
-        "sched_hour",
-        "day_of_week",
-        "month",
-        *(f"wx_{c}" for c in WEATHER_COLUMNS),
-        "plane_age",
-        "plane_seats",
-        "plane_engines",
-        *CONGESTION_COLUMNS,
-    ]
-    return out[columns].astype({"month": "int64"})
+    return out[OUTPUT_COLUMNS].astype({"month": "int64"})

@@ -6,6 +6,8 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.features.engine import FeatureEngine
+from ml_platform.features.finish_spark import spark_partition_counts, spark_persisted
+from ml_platform.io.storage import PartitionedParquet
 from ml_platform.integrations.k8s import FEATURES_STEP
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.pipeline.assets.common import partition_label
@@ -18,6 +20,8 @@ from ml_platform.pipeline.assets.partition_metadata import (
 from ml_platform.pipeline.assets.progress import Progress
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
+
+LAZY = {"lazy": True}
 
 
 def features_schema(spec: PipelineSpec) -> dg.TableSchema:
@@ -33,9 +37,10 @@ def features_schema(spec: PipelineSpec) -> dg.TableSchema:
 def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
     spec = pipeline.spec
     main = spec.main_table
-    ins = {"main": dg.AssetIn(pipeline.cleaned_key(main))}
+    # handles, read by the engine: pandas reads them whole, Spark end to end reads the files itself
+    ins = {"main": dg.AssetIn(pipeline.cleaned_key(main), metadata=LAZY)}
     for table in spec.auxiliary_tables:
-        ins[table.name] = dg.AssetIn(pipeline.cleaned_key(table))
+        ins[table.name] = dg.AssetIn(pipeline.cleaned_key(table), metadata=LAZY)
 
     @dg.asset(
         key=pipeline.features_key,
@@ -54,20 +59,34 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
     def _features(
         context: dg.AssetExecutionContext,
         feature_engine: FeatureEngine,
-        main: pd.DataFrame,
-        **aux: pd.DataFrame,
-    ) -> dg.Output[pd.DataFrame]:
+        main: PartitionedParquet,
+        **aux: PartitionedParquet,
+    ) -> dg.Output[Any]:
         engine = feature_engine.engine_for(spec)
-        progress = Progress(context.log, f"features {spec.name}", len(context.partition_keys))
-        context.log.info(
-            f"features {spec.name}: building {len(context.partition_keys)} partitions from "
-            f"{len(main):,} {spec.main_table.name} rows with the {engine} engine (one vectorized pass)"
-        )
-        frame = feature_engine.build(spec, main, aux)
-        progress.advance(len(context.partition_keys), len(main))
-        label = frame[spec.target.name]
-        counts = {"rows_with_label": label.notna(), "positives": label.fillna(0).astype(bool)}
-        per_key = partition_counts(frame, counts)
+        n_keys = len(context.partition_keys)
+        if feature_engine.end_to_end(spec):
+            context.log.info(
+                f"features {spec.name}: building {n_keys} partitions with Spark end to end "
+                "(Spark reads the cleaned files and writes the features; nothing collected)"
+            )
+            frame: Any = spark_persisted(feature_engine.build_frames(spec, main, aux))
+            per_key = spark_partition_counts(frame, spec.target.name)
+            rows = sum(int(r[ROW_COUNT]) for r in per_key.values())
+        else:
+            main_frame = main.read(main.keys())
+            aux_frames = {n: t.read(t.keys()) for n, t in aux.items()}
+            progress = Progress(context.log, f"features {spec.name}", n_keys)
+            context.log.info(
+                f"features {spec.name}: building {n_keys} partitions from {len(main_frame):,} "
+                f"{spec.main_table.name} rows with the {engine} engine (one vectorized pass)"
+            )
+            frame = feature_engine.build(spec, main_frame, aux_frames)
+            progress.advance(n_keys, len(main_frame))
+            del main_frame, aux_frames
+            label = frame[spec.target.name]
+            counts = {"rows_with_label": label.notna(), "positives": label.fillna(0).astype(bool)}
+            per_key = partition_counts(frame, counts)
+            rows = len(frame)
         for row in per_key.values():
             positives = row.pop("positives")
             if spec.task == "classification":
@@ -80,7 +99,7 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         add_partition_metadata(context, per_key, defaults)
         run_wide: dict[str, Any] = {
             RUN_PARTITIONS: partition_label(context),
-            "rows_in_run": len(frame),
+            "rows_in_run": rows,
             "engine": engine,
         }
         return dg.Output(frame, metadata=run_wide)
