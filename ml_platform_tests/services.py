@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ def spark_session() -> Iterator:
     """One local[2] SparkSession for every Spark test in this process (startup is slow). Feature
     engines built later in the process get the same session (``getOrCreate``)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # spark_udf workers: this venv
     from pyspark.sql import SparkSession
 
     from ml_platform.features.engine import spark_config

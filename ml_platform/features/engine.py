@@ -11,7 +11,7 @@ import pandas as pd
 from dagster_pyspark import LazyPySparkResource
 
 from ml_platform.features.finish_spark import finish_features_spark
-from ml_platform.integrations.spark import spark_config
+from ml_platform.integrations.spark import session_of, spark_config
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.features import build_features, builder_for, builder_options, finish_features
 from ml_platform.specs.models import PipelineSpec
@@ -37,6 +37,10 @@ class FeatureEngine(dg.ConfigurableResource):
             return "pandas"  # the environment's default does not apply to pandas-only builders
         return engine
 
+    def session(self) -> Any:
+        """The Spark session (started on first use)."""
+        return session_of(self.spark, str(self.spark.spark_config.get("spark.master", "local")))
+
     def end_to_end(self, spec: PipelineSpec) -> bool:
         """Spark reads and writes the Parquet files itself (the builder has ``spark_frames``)."""
         return self.engine_for(spec) == "spark" and builder_for(spec).spark_frames is not None
@@ -46,7 +50,7 @@ class FeatureEngine(dg.ConfigurableResource):
         the label and partition added; a lazy Spark DataFrame (with ``_rid``), nothing collected."""
         builder = builder_for(spec)
         assert builder.spark_frames is not None
-        session = self.spark.spark_session
+        session = self.session()
         main_frame = main.spark(session)
         built = builder.spark_frames(
             session, main_frame, {n: t.spark(session) for n, t in aux.items()}, builder_options(spec)
@@ -58,7 +62,7 @@ class FeatureEngine(dg.ConfigurableResource):
             return build_features(spec, main, aux)
         builder = builder_for(spec)
         assert builder.spark is not None
-        built = builder.spark(self.spark.spark_session, main, aux, builder_options(spec))
+        built = builder.spark(self.session(), main, aux, builder_options(spec))
         return finish_features(spec, main, built)
 
 

@@ -69,6 +69,10 @@ class MlflowRegistry(dg.ConfigurableResource):
         mlflow.set_registry_uri(self.tracking_uri)
         yield mlflow
 
+    def fluent(self) -> contextlib.AbstractContextManager[Any]:
+        """``mlflow`` with this registry's tracking and registry URIs set (e.g. for ``spark_udf``)."""
+        return self._fluent()
+
     def experiment_id(self, name: str) -> str:
         client = self.client()
         exp = client.get_experiment_by_name(name)

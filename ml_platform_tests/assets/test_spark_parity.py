@@ -2,15 +2,21 @@
 session for the module), the bundled data files, and the features asset materialized through
 dagster-pyspark on a temporary local environment (Parquet under tmp_path, SQLite MLflow)."""
 
+import json
+
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from flights_delay.features import build_flight_features
 from flights_delay.features_spark import build_flight_features_spark
 
 from ml_platform.features.engine import feature_engine
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile
 from ml_platform.ml.features import build_features
+from ml_platform.ml.model_factory import pipeline_for, predict_scores
+from ml_platform.ml.monitoring import PREDICTION_ID, predictions_frame
 from ml_platform_tests.helpers import read_table, short_flights_spec, synthetic_regression_spec
 from ml_platform_tests.services import spark_session  # noqa: F401  (fixture)
 
@@ -89,3 +95,54 @@ def test_engine_choice_spec_wins_and_pandas_only_builders_say_so(tmp_path) -> No
     )
     with pytest.raises(ValueError, match="builder 'columns' has no Spark implementation"):
         feature_engine().engine_for(explicit)
+
+
+def test_predictions_on_spark_score_with_spark_udf_like_the_pandas_path(spark_world) -> None:
+    """A champion logged to the world's registry; the score job on the Spark engine scores the
+    features files with ``mlflow.pyfunc.spark_udf`` and Spark writes the predictions: the same ids,
+    scores and versions, row for row, as the pandas path's functions on the same features."""
+    spec, mlflow = spark_world.spec, spark_world.env.mlflow()
+    storage = spark_world.env.home / "storage" / "flights_delay"
+    days = ["2013-01-05", "2013-01-06", "2013-01-07"]
+    features = pd.concat([pd.read_parquet(storage / "features" / f"{d}.parquet") for d in days], ignore_index=True)
+    cols, label = spec.features.model_columns, spec.target.name
+    train = features[features[label].notna()]
+    model = pipeline_for(spec, {"max_iter": 20, "random_state": 0}).fit(train[cols], train[label])
+    logged = mlflow.log_trained_model(
+        experiment=spec.name,
+        model_name=spec.model_name,
+        model=model,
+        task=spec.task,
+        params={},
+        metrics={},
+        tags={},
+        train_frame=train[[*cols, label]],
+        target=label,
+        input_example=train[cols].head(5),
+    )
+    scores = predict_scores(model, features[cols], spec.task)
+    profile = build_profile(
+        features, spec.features.numeric, spec.features.categorical, features[PARTITION_COLUMN].to_numpy(),
+        scores=scores,
+    )
+    mlflow.log_to_run(logged["run_id"], {}, {PROFILE_ARTIFACT: json.dumps(profile)})
+    mlflow.set_alias(spec.model_name, "champion", logged["version"])
+
+    result = spark_world.defs.resolve_job_def(f"{spec.name}_score").execute_in_process(
+        instance=spark_world.instance,
+        tags={ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=False,
+    )
+    assert result.success
+    on_spark = pd.concat(
+        [pd.read_parquet(storage / "predictions" / f"{d}.parquet") for d in days], ignore_index=True
+    )
+    expected = predictions_frame(spec.name, features, scores, logged["version"])
+    pd.testing.assert_frame_equal(on_spark, expected, check_exact=False, rtol=1e-9, atol=1e-12)
+    assert on_spark[PREDICTION_ID].iloc[0] == f"{spec.name}:{days[0]}:000000"
+    event = spark_world.instance.get_latest_materialization_event(spark_world.pipeline.predictions_key)
+    assert event.asset_materialization.metadata["rows_written_by_spark"].value == len(features)
+    drift = {e.check_name: e for e in result.get_asset_check_evaluations()}["prediction_drift"]
+    assert drift.passed  # judged against the champion's own profile of the same days: no drift
+    assert "not judged" not in (drift.description or "")

@@ -10,7 +10,11 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from ml_platform.features.engine import FeatureEngine
+from ml_platform.features.finish_spark import spark_persisted
 from ml_platform.integrations.mlflow import MlflowRegistry
+from ml_platform.integrations.spark_scoring import score_features
+from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import label_of
 from ml_platform.ml.model_factory import predict_scores
@@ -54,7 +58,7 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=pipeline.predictions_key,
-        ins={"features": dg.AssetIn(pipeline.features_key)},
+        ins={"features": dg.AssetIn(pipeline.features_key, metadata={"lazy": True})},
         deps=[pipeline.cleaned_key(spec.main_table), pipeline.deployment_key],
         partitions_def=pipeline.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -70,7 +74,10 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         "records the new version in that day's materialization history.",
     )
     def _predictions(
-        context: dg.AssetExecutionContext, mlflow: MlflowRegistry, features: pd.DataFrame
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowRegistry,
+        feature_engine: FeatureEngine,
+        features: PartitionedParquet,
     ) -> Iterator[Any]:
         label = partition_label(context)
         version, profile = champion_profile(mlflow, name)
@@ -78,10 +85,31 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             context.log.warning(f"{name} has no champion: nothing scored for {label}")
             yield drift_result(spec, "prediction_drift", pd.DataFrame(), None, None, lambda _: [])
             return
-        model = mlflow.load_sklearn(f"models:/{name}/{version}")  # the alias, resolved once, above
-        cols = list(getattr(model, "feature_names_in_", spec.features.model_columns))
-        scores = predict_scores(model, features[cols], spec.task) if len(features) else np.array([])
-        out = predictions_frame(pipeline.name, features, scores, version)
+        uri = f"models:/{name}/{version}"  # the alias, resolved once, above
+        written: Any
+        if feature_engine.engine_for(spec) == "spark":
+            # Spark end to end: spark_udf over the features files, predictions written by Spark; only
+            # the day and score columns come to the driver, for the summaries and the drift check
+            session = feature_engine.session()
+            with mlflow.fluent():
+                predicted = score_features(
+                    session,
+                    features.spark(session),
+                    uri,
+                    spec.features.model_columns,
+                    spec.task,
+                    pipeline.name,
+                    version,
+                )
+            written = spark_persisted(predicted)
+            out = written.select(PARTITION_COLUMN, SCORE).toArrow().to_pandas(strings_to_categorical=True)
+        else:
+            frame = features.read(features.keys())
+            model = mlflow.load_sklearn(uri)
+            cols = list(getattr(model, "feature_names_in_", spec.features.model_columns))
+            scores = predict_scores(model, frame[cols], spec.task) if len(frame) else np.array([])
+            out = written = predictions_frame(pipeline.name, frame, scores, version)
+            del frame
         threshold = spec.evaluation.decision_threshold
         for key in context.partition_keys:
             day = out[SCORE].to_numpy()[out[PARTITION_COLUMN].to_numpy() == key]
@@ -92,10 +120,7 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             )
         summary = score_summary(out[SCORE].to_numpy(), spec.task, threshold)
         context.log.info(f"{label}: {len(out)} rows scored by {name} v{version} ({summary_text(summary)})")
-        yield dg.Output(
-            out,
-            metadata={"model_uri": f"models:/{name}/{version}", "partitions": label},
-        )
+        yield dg.Output(written, metadata={"model_uri": uri, "partitions": label})
         yield drift_result(spec, "prediction_drift", out, version, profile, judge_scores(spec, profile or {}))
 
     return _predictions
