@@ -133,10 +133,22 @@ class TrainingSpec(_Strict):
         description="train on this share of every day's labelled rows (stratified by day, reproducible "
         "with sample_seed), read day by day: for windows larger than memory; the MLflow dataset is the sample",
     )
+    sample_rows: int | None = Field(
+        default=None,
+        gt=0,
+        description="train on about this many labelled rows in all: the share of them it is, taken from "
+        "every day alike (as sample_fraction; counted from the label column first); not with sample_fraction",
+    )
     sample_seed: int = 0
     retrain_after_new_partitions: int | None = Field(
         default=7, ge=1, description="retrain sensor: train once this many new feature partitions are in"
     )
+
+    @model_validator(mode="after")
+    def _one_sample(self) -> TrainingSpec:
+        if self.sample_fraction is not None and self.sample_rows is not None:
+            raise ValueError("training takes sample_fraction or sample_rows, not both")
+        return self
 
 
 class EvaluationSpec(_Strict):

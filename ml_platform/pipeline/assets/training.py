@@ -23,8 +23,24 @@ from ml_platform.pipeline.assets.run_reason import training_reason
 from ml_platform.pipeline.code_versions import spec_hash
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.pipeline.recovery import clean_temp_files, recover_training_leftovers, worker_tags
+from ml_platform.specs.models import TrainingSpec
 
 TRAIN_METRIC_SAMPLE = 20_000
+
+
+def training_sample(
+    training: TrainingSpec, features: PartitionedParquet, days: list[str], label: str
+) -> tuple[float, int] | None:
+    """``(fraction, seed)`` of every day's labelled rows to train on, or None for all of them:
+    ``sample_fraction`` as it is, ``sample_rows`` as the share of the window's labelled rows it is."""
+    if training.sample_fraction is not None:
+        return training.sample_fraction, training.sample_seed
+    if training.sample_rows is None:
+        return None
+    labelled = features.count(days, label)
+    if labelled <= training.sample_rows:
+        return None
+    return training.sample_rows / labelled, training.sample_seed
 
 
 class TrainConfig(dg.Config):
@@ -73,7 +89,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         label = spec.target.name
         # only the window's labelled rows and the model's columns leave Parquet
         training = spec.training
-        taken = (training.sample_fraction, training.sample_seed) if training.sample_fraction else None
+        taken = training_sample(training, features, windows.train, label)
         frame = features.read(windows.train, columns=[*cols, label], where_present=label, sample=taken)
         if taken:
             context.log.info(
