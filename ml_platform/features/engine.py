@@ -45,7 +45,9 @@ class FeatureEngine(dg.ConfigurableResource):
         """Spark reads and writes the Parquet files itself (the builder has ``spark_frames``)."""
         return self.engine_for(spec) == "spark" and builder_for(spec).spark_frames is not None
 
-    def build_frames(self, spec: PipelineSpec, main: PartitionedParquet, aux: dict[str, PartitionedParquet]) -> Any:
+    def build_frames(
+        self, spec: PipelineSpec, main: PartitionedParquet, aux: dict[str, PartitionedParquet]
+    ) -> Any:
         """Spark end to end: the run's cleaned files read by Spark, the builder's ``spark_frames``,
         the label and partition added; a lazy Spark DataFrame (with ``_rid``), nothing collected."""
         builder = builder_for(spec)

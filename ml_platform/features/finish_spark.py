@@ -111,6 +111,8 @@ def spark_partition_counts(frame: Any, label: str) -> dict[str, dict[str, int | 
         F.sum(F.when(F.coalesce(F.col(label), F.lit(0.0)) != 0, 1).otherwise(0)).alias("positives"),
     )
     return {
-        str(r[PARTITION_COLUMN]): {k: int(r[k] or 0) for k in ("dagster/row_count", "rows_with_label", "positives")}
+        str(r[PARTITION_COLUMN]): {
+            k: int(r[k] or 0) for k in ("dagster/row_count", "rows_with_label", "positives")
+        }
         for r in rows.collect()
     }

@@ -51,7 +51,13 @@ def predictions_frame(scored: Any, pipeline: str, version: str, row: str = "_day
 
 
 def score_features(
-    session: Any, features: Any, model_uri: str, columns: Sequence[str], task: str, pipeline: str, version: str
+    session: Any,
+    features: Any,
+    model_uri: str,
+    columns: Sequence[str],
+    task: str,
+    pipeline: str,
+    version: str,
 ) -> Any:
     """Predictions of ``model_uri`` for a features DataFrame read by ``PartitionedParquet.spark``
     (lazy: Spark computes them when they are written or aggregated)."""

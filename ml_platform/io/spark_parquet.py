@@ -50,9 +50,7 @@ def read_files(session: Any, files: Mapping[str, str]) -> Any:
     name_to_index = F.create_map(*(x for n, i in index.items() for x in (F.lit(n), F.lit(i))))
     day = F.element_at(name_to_index, F.col("_metadata.file_name")).cast("long")
     row = F.col("_metadata.row_index").cast("long")
-    return sdf.select(
-        "*", (F.shiftleft(day, _DAY_BITS) + row).alias(RID), row.alias(ROW_IN_DAY)
-    )
+    return sdf.select("*", (F.shiftleft(day, _DAY_BITS) + row).alias(RID), row.alias(ROW_IN_DAY))
 
 
 def write_days(

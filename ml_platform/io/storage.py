@@ -251,7 +251,9 @@ class PartitionedParquet:
         import pyarrow.parquet as pq
 
         def one(key: str) -> int:
-            column = pq.read_table(io.BytesIO(self.store.read_bytes(self.paths[key])), columns=[where_present])
+            column = pq.read_table(
+                io.BytesIO(self.store.read_bytes(self.paths[key])), columns=[where_present]
+            )
             return int(pc.sum(pc.is_valid(column[where_present])).as_py() or 0)
 
         with ThreadPoolExecutor(IO_THREADS) as pool:

@@ -90,7 +90,9 @@ def test_spark_output_written_per_day_and_read_by_both_engines(
         if s3 is None:
             return pd.read_parquet(tmp_path / "by_spark" / f"{day}.parquet")
         client, bucket = s3
-        return pd.read_parquet(io.BytesIO(client.get_object(Bucket=bucket, Key=f"sp/by_spark/{day}.parquet")["Body"].read()))
+        return pd.read_parquet(
+            io.BytesIO(client.get_object(Bucket=bucket, Key=f"sp/by_spark/{day}.parquet")["Body"].read())
+        )
 
     expected = expected_days()
     for day in ("2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"):

@@ -104,7 +104,9 @@ def test_predictions_on_spark_score_with_spark_udf_like_the_pandas_path(spark_wo
     spec, mlflow = spark_world.spec, spark_world.env.mlflow()
     storage = spark_world.env.home / "storage" / "flights_delay"
     days = ["2013-01-05", "2013-01-06", "2013-01-07"]
-    features = pd.concat([pd.read_parquet(storage / "features" / f"{d}.parquet") for d in days], ignore_index=True)
+    features = pd.concat(
+        [pd.read_parquet(storage / "features" / f"{d}.parquet") for d in days], ignore_index=True
+    )
     cols, label = spec.features.model_columns, spec.target.name
     train = features[features[label].notna()]
     model = pipeline_for(spec, {"max_iter": 20, "random_state": 0}).fit(train[cols], train[label])
@@ -122,7 +124,10 @@ def test_predictions_on_spark_score_with_spark_udf_like_the_pandas_path(spark_wo
     )
     scores = predict_scores(model, features[cols], spec.task)
     profile = build_profile(
-        features, spec.features.numeric, spec.features.categorical, features[PARTITION_COLUMN].to_numpy(),
+        features,
+        spec.features.numeric,
+        spec.features.categorical,
+        features[PARTITION_COLUMN].to_numpy(),
         scores=scores,
     )
     mlflow.log_to_run(logged["run_id"], {}, {PROFILE_ARTIFACT: json.dumps(profile)})

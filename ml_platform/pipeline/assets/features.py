@@ -3,12 +3,11 @@
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from ml_platform.features.engine import FeatureEngine
 from ml_platform.features.finish_spark import spark_partition_counts, spark_persisted
-from ml_platform.io.storage import PartitionedParquet
 from ml_platform.integrations.k8s import FEATURES_STEP
+from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
