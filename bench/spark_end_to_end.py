@@ -3,7 +3,7 @@ Parquet files and writes the features one file per day (the IO manager's layout)
 to the driver. Two steps, so the peak RSS of the second is the Spark path's alone:
 
     python -m bench.spark_end_to_end prepare --data-dir DIR --store STORE   # cleaned files, by pandas
-    python -m bench.spark_end_to_end build --store STORE [--shuffle-partitions 16] [--driver-memory 2g]
+    python -m bench.spark_end_to_end build --store STORE [--shuffle-partitions 16] [--driver-memory 1g]
 
 ``build`` prints rows, seconds and the checksum of ``bench.features_engines`` (sum of the numeric
 features with missing values as 0, and the count of missing cells), computed from the written files
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,7 +68,11 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
     spec = _spec()
     keys = PipelineNames(spec).partition_keys
     io = ParquetIOManager(base_path=UPath(store))
-    extra = {"spark.sql.shuffle.partitions": str(shuffle_partitions), "spark.driver.memory": driver_memory}
+    extra = {
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.driver.memory": driver_memory,  # local mode: the driver JVM is the executor too
+        "spark.driver.extraJavaOptions": "-XX:MaxDirectMemorySize=512m",
+    }
     engine = feature_engine("spark")
     engine = engine.model_copy(
         update={"spark": type(engine.spark)(spark_config=spark_config("local[2]", **extra))}
@@ -80,11 +86,36 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
     main = handle(f"cleaned_{spec.main_table.name}", True)
     aux = {t.name: handle(f"cleaned_{t.name}", t.partitioned) for t in spec.auxiliary_tables}
     out = store / "features"
+    peaks = {"python": 0, "tree": 0}
+    done = threading.Event()
+
+    def sample() -> None:  # the Python driver alone, and with the JVM it started
+        from bench.run import _tree_rss_bytes
+
+        while not done.wait(0.5):
+            peaks["python"] = max(peaks["python"], _self_rss())
+            peaks["tree"] = max(peaks["tree"], _tree_rss_bytes(os.getpid()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     t0 = time.perf_counter()
     frame = spark_persisted(engine.build_frames(spec, main, aux))
     rows = write_days(frame, keys, store, lambda k, f: replace_file(f, out / f"{k}.parquet"))
     seconds = time.perf_counter() - t0
-    return {"rows": float(sum(rows.values())), "seconds_features": seconds, **checksum(out, keys, spec)}
+    done.set()
+    sampler.join()
+    return {
+        "rows": float(sum(rows.values())),
+        "seconds_features": seconds,
+        "peak_rss_python_driver_gb": peaks["python"] / 1e9,
+        "peak_rss_driver_and_jvm_gb": peaks["tree"] / 1e9,
+        **checksum(out, keys, spec),
+    }
+
+
+def _self_rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def checksum(folder: Path, keys: list[str], spec) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -104,7 +135,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--shuffle-partitions", type=int, default=16)
-    parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument("--driver-memory", default="1g")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.data_dir, args.store)
