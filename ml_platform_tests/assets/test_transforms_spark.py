@@ -201,6 +201,6 @@ def test_the_flights_example_on_spark_end_to_end_from_and_to_files(spark_session
         main.read(days),
         {"weather": aux["weather"].read(days), "planes": aux["planes"].read(aux["planes"].keys())},
     )
-    assert rows == on_pandas.groupby(PARTITION_COLUMN).size().to_dict() and len(on_pandas) > 1800
+    assert rows == on_pandas.groupby(PARTITION_COLUMN).size().to_dict() and len(on_pandas) > 1700
     pd.testing.assert_frame_equal(on_spark, on_pandas, check_exact=False, rtol=1e-9, atol=1e-9)
     assert frame_checksum(on_spark) == frame_checksum(on_pandas)
