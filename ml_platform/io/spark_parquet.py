@@ -46,11 +46,23 @@ def read_files(session: Any, files: Mapping[str, str]) -> Any:
     index = {Path(files[k]).name: i for i, k in enumerate(keys)}
     if len(index) != len(keys):
         raise ValueError("read_files: two partitions share a file name")
+    nanos = _nanosecond_timestamps(files[keys[0]])
+    if nanos:  # pandas writes datetime64[ns]; Spark reads such columns only as long nanoseconds
+        session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     sdf = session.read.parquet(*(files[k] for k in keys))
+    for column in nanos:  # back to Spark timestamps (microseconds), the instant unchanged
+        sdf = sdf.withColumn(column, F.timestamp_micros(F.expr(f"`{column}` div 1000")))
     name_to_index = F.create_map(*(x for n, i in index.items() for x in (F.lit(n), F.lit(i))))
     day = F.element_at(name_to_index, F.col("_metadata.file_name")).cast("long")
     row = F.col("_metadata.row_index").cast("long")
     return sdf.select("*", (F.shiftleft(day, _DAY_BITS) + row).alias(RID), row.alias(ROW_IN_DAY))
+
+
+def _nanosecond_timestamps(path: str) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return [f.name for f in pq.read_schema(path) if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
 
 
 def write_days(

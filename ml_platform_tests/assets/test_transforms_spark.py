@@ -13,12 +13,12 @@ from pydantic import TypeAdapter
 from upath import UPath
 
 from ml_platform.features.engine import feature_engine
-from ml_platform.features.transforms_spark import run_transforms_spark_pandas
-from ml_platform.io.spark_parquet import replace_file, write_days
+from ml_platform.features.transforms_spark import run_transforms_spark, run_transforms_spark_pandas
+from ml_platform.io.spark_parquet import ROW_IN_DAY, replace_file, write_days
 from ml_platform.io.storage import ParquetIOManager, PartitionedParquet, parquet_bytes, split_partitions
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features
-from ml_platform.ml.transforms import frame_checksum, run_transforms
+from ml_platform.ml.transforms import RID, frame_checksum, run_transforms
 from ml_platform.specs import load_spec
 from ml_platform.specs.transforms import TimeRef, Transform
 from ml_platform_tests.helpers import read_table
@@ -193,7 +193,10 @@ def test_the_flights_example_on_spark_end_to_end_from_and_to_files(spark_session
     }
     out = tmp_path / "features"
     rows = write_days(
-        engine.build_frames(spec, main, aux), days, tmp_path, lambda k, f: replace_file(f, out / f"{k}.parquet")
+        engine.build_frames(spec, main, aux),
+        days,
+        tmp_path,
+        lambda k, f: replace_file(f, out / f"{k}.parquet"),
     )
     on_spark = pd.concat([pd.read_parquet(out / f"{d}.parquet") for d in days], ignore_index=True)
     on_pandas = build_features(
@@ -204,3 +207,23 @@ def test_the_flights_example_on_spark_end_to_end_from_and_to_files(spark_session
     assert rows == on_pandas.groupby(PARTITION_COLUMN).size().to_dict() and len(on_pandas) > 1700
     pd.testing.assert_frame_equal(on_spark, on_pandas, check_exact=False, rtol=1e-9, atol=1e-9)
     assert frame_checksum(on_spark) == frame_checksum(on_pandas)
+
+
+def test_every_transform_on_tables_read_by_spark_from_pandas_written_files(spark_session, tmp_path) -> None:  # noqa: F811
+    """Datetime columns included (pandas stores them as nanosecond timestamps, which Spark reads only
+    as numbers): read by ``PartitionedParquet.spark``, the transforms give the pandas checksum."""
+    transforms = TypeAdapter(list[Transform]).validate_python(EVERY_TRANSFORM)
+    when = TimeRef(column="ts", minus_minutes=20)
+    main, aux = _frames(seed=1)
+    main[PARTITION_COLUMN] = main["ts"].dt.strftime("%Y-%m-%d")
+    days = sorted(main[PARTITION_COLUMN].unique())
+    assert len(days) == 2  # two files: the row ids follow the pandas concatenation across them
+    main = main.sort_values(PARTITION_COLUMN, kind="stable").reset_index(drop=True)
+    spark_main = _files(tmp_path, "main", main, days).spark(spark_session)
+    spark_aux = {n: _files(tmp_path, n, t, None).spark(spark_session) for n, t in aux.items()}
+    out = run_transforms_spark(spark_main, spark_aux, transforms, when)
+    on_spark = out.toPandas().sort_values(RID).drop(columns=[RID, ROW_IN_DAY]).reset_index(drop=True)
+    on_pandas = run_transforms(main, aux, transforms, when)
+    assert list(on_spark.columns) == list(on_pandas.columns)
+    assert frame_checksum(on_spark) == frame_checksum(on_pandas)
+    assert on_pandas["lag_ev"].notna().any() and on_pandas["y_asof"].ne(-1).any()
