@@ -177,8 +177,13 @@ class PartitioningSpec(_Strict):
     @property
     def n_partitions(self) -> int:
         days = (self.end - self.start).days + 1
-        if self.granularity == "hourly":
-            return days * 24
+        if self.granularity == "hourly":  # local hours: a DST day has 23 or 25
+            from zoneinfo import ZoneInfo
+
+            zone = ZoneInfo(self.time_spec.timezone or "UTC")
+            first = dt.datetime.combine(self.start, dt.time(), zone)
+            after = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), zone)
+            return int((after.timestamp() - first.timestamp()) // 3600)  # not wall-clock hours
         if self.granularity == "weekly":
             first = self.start - dt.timedelta(days=self.start.weekday())
             return (self.end - first).days // 7 + 1
