@@ -210,7 +210,9 @@ class DaySource(DataSource, ABC):
 def is_hour_key(text: str) -> bool:
     """A Dagster hourly partition key: ``YYYY-MM-DD-HH:MM``, for the second pass of an hour
     repeated when clocks go back with its UTC offset (``2013-11-03-01:00-0500``)."""
-    return re.fullmatch(r"\d{4}-\d\d-\d\d-[0-2]\d:00(?:[+-]\d{4})?", text) is not None and is_iso_day(text[:10])
+    return re.fullmatch(r"\d{4}-\d\d-\d\d-[0-2]\d:00(?:[+-]\d{4})?", text) is not None and is_iso_day(
+        text[:10]
+    )
 
 
 def _hour_keys_of(frame: pd.DataFrame, day: dt.date) -> bool:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 import pandas as pd
 from pydantic import Field
 
+from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.sources.base import (
     FORMATS,
     SOURCE_COLUMN,
@@ -23,7 +24,6 @@ from ml_platform.sources.base import (
     register_source,
     retry_fields,
 )
-from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.sources.retry import PermanentSourceError
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class LandingDirSource(DaySource):
     def _hour_files(folder: Path, day: dt.date) -> list[Path]:
         found = [
             f
-            for f in sorted(folder.glob(f"{day.isoformat()}-*"))
+            for f in sorted(folder.glob(f"{day.isoformat()}-*"), key=lambda f: f.name.partition(".")[0])
             if "." + f.name.partition(".")[2] in FORMATS and is_hour_key(f.name.partition(".")[0])
         ]
         stems = [f.name.partition(".")[0] for f in found]
@@ -179,5 +179,7 @@ class LandingDirSource(DaySource):
             return f"{file.name} waits for its done marker {file.name}{marker}"
         age = now - file.stat().st_mtime
         if not marker and age < self.quiet_seconds:
-            return f"{file.name} changed {age:.1f}s ago, not settled yet (quiet period {self.quiet_seconds:g}s)"
+            return (
+                f"{file.name} changed {age:.1f}s ago, not settled yet (quiet period {self.quiet_seconds:g}s)"
+            )
         return None
