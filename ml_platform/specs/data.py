@@ -181,9 +181,9 @@ class PartitioningSpec(_Strict):
             from zoneinfo import ZoneInfo
 
             zone = ZoneInfo(self.time_spec.timezone or "UTC")
-            first = dt.datetime.combine(self.start, dt.time(), zone)
+            begin = dt.datetime.combine(self.start, dt.time(), zone)
             after = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), zone)
-            return int((after.timestamp() - first.timestamp()) // 3600)  # not wall-clock hours
+            return int((after.timestamp() - begin.timestamp()) // 3600)  # not wall-clock hours
         if self.granularity == "weekly":
             first = self.start - dt.timedelta(days=self.start.weekday())
             return (self.end - first).days // 7 + 1
