@@ -148,3 +148,21 @@ def test_a_weeks_rows_go_to_the_week_of_their_local_monday() -> None:
     time = TimeSpec(column="ts", timezone="Europe/Berlin")
     keyed = assign_partition_keys(frame, time, "weekly", PARTITION_COLUMN)
     assert keyed[PARTITION_COLUMN].tolist() == ["2024-01-08", "2024-01-01", "2024-01-08"]
+
+
+def test_training_windows_over_the_hours_of_a_dst_day(tmp_path: Path) -> None:
+    from ml_platform.ml.windows import resolve_windows
+
+    spec = dst_spec(tmp_path, "2013-11-02", "2013-11-03")
+    keys = PipelineNames(spec).partition_keys  # 24 + 25 hours
+    windows = resolve_windows(spec.training, keys, keys, None, "features")
+    assert windows.holdout == keys[-4:] and windows.train == keys[-16:-4]  # up to the newest hour
+    early = resolve_windows(spec.training, keys, keys, "2013-11-03-02:00", "features")
+    assert early.holdout == [
+        "2013-11-03-00:00",
+        "2013-11-03-01:00",
+        "2013-11-03-01:00-0500",
+        "2013-11-03-02:00",
+    ]
+    by_day = resolve_windows(spec.training, keys, keys, "2013-11-02", "features")
+    assert by_day.holdout[-1] == "2013-11-02-23:00"  # a day: its last hour
