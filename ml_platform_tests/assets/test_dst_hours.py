@@ -21,7 +21,7 @@ CLEANED = dg.AssetKey(["events", "cleaned_events"])
 QUARANTINE = dg.AssetKey(["events", "quarantine_events"])
 
 
-def dst_spec(landing: Path, start: str, end: str) -> Any:
+def dst_spec(landing: Path, start: str, end: str, window: int = 12) -> Any:
     return parse_spec(
         {
             "name": "events",
@@ -45,7 +45,7 @@ def dst_spec(landing: Path, start: str, end: str) -> Any:
             "target": {"column": "fraud", "name": "is_fraud", "positive_class": True},
             "features": {"builder": "columns", "numeric": ["amount"]},
             "estimator": {"kind": "linear"},
-            "training": {"window_partitions": 12, "holdout_partitions": 4},
+            "training": {"window_partitions": window, "holdout_partitions": 4},
             "gate": {"metric": "roc_auc", "min_value": 0.5},
             "checks": {"max_quarantine_share": 1.0},  # the misplaced row is kept in quarantine
         }
@@ -132,3 +132,20 @@ def test_the_fall_back_day_is_25_partitions_and_hour_files_are_checked(tmp_path:
         assert quarantined["_reasons"].tolist() == [
             "ts: not the partition's hour (America/New_York): 2013-11-03-01:00 in partition 2013-11-03-01:00-0500"
         ]
+
+
+def test_a_model_trains_on_hours_across_the_fall_back_day(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    (landing / "events").mkdir(parents=True)
+    for day in ("2013-11-02", "2013-11-03"):
+        _rows(_day(day)).to_csv(landing / "events" / f"{day}.csv", index=False)
+    spec = dst_spec(landing, "2013-11-02", "2013-11-03", window=40)  # 40 + 4 of the 49 hours
+    defs = build_definitions([spec], local_environment(tmp_path / "h"))
+    with dg.instance_for_test() as instance:
+        driver = SensorDriver(defs, "events_new_data_sensor", instance)
+        (request,), _ = driver.tick()
+        assert driver.run(request).success
+        train = defs.resolve_job_def("events_train").execute_in_process(instance=instance)
+        report = train.output_for_node("events__evaluation_report")
+        assert report["holdout_window"] == "2013-11-03-20:00..2013-11-03-23:00"
+        assert report["train_window"] == "2013-11-02-05:00..2013-11-03-19:00"  # both 01:00s inside
