@@ -93,12 +93,15 @@ def clean_table(
     date_columns: tuple[str, str, str] | None = None,
     require_rows: bool = False,
     time: TimeSpec | None = None,
+    granularity: str = "daily",
 ) -> CleaningResult:
     """Coerce and validate ``raw`` against ``table``; quarantine bad rows with their reasons.
 
     With ``time`` (or ``date_columns``, year/month/day), the time column is parsed by its format and
     timezone, and rows whose local day disagrees with their ``_partition`` (a day's file holding
-    another day's data) are quarantined; with ``require_rows``, an empty delivery is a contract error.
+    another day's data) are quarantined, and with hourly ``granularity`` rows delivered for another
+    local hour (or naive times a DST change repeats or skips); with ``require_rows``, an empty
+    delivery is a contract error.
     """
     if time is None and date_columns:
         time = TimeSpec(parts=date_columns)
@@ -151,6 +154,9 @@ def clean_table(
 
     if time is not None and PARTITION_COLUMN in typed and all(c in typed for c in time.columns):
         for row, reason in timecol.wrong_day(typed, time, PARTITION_COLUMN).items():
+            reasons.setdefault(row, []).append(reason)
+    if granularity == "hourly" and time is not None and time.column in frame and PARTITION_COLUMN in frame:
+        for row, reason in timecol.wrong_hour(frame, time, PARTITION_COLUMN).items():
             reasons.setdefault(row, []).append(reason)
 
     bad_idx = sorted(reasons)

@@ -5,6 +5,7 @@ parts; partition keys per granularity (daily, hourly, weekly); the wrong-day che
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -16,29 +17,106 @@ _AWARE = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
 DAY_COLUMN = "_day"
 
 
-def parse_times(values: pd.Series, time: TimeSpec) -> pd.Series:
-    """Naive local datetimes (NaT where a value is missing or does not parse).
-
-    Aware values (an offset or ``Z``, or a tz-aware dtype) are converted to ``time.timezone`` (UTC
-    when none is given); naive values are taken as local time already."""
+def _parse(values: pd.Series, time: TimeSpec) -> tuple[pd.Series, pd.Series]:
+    """(naive local times, the same instants in UTC where the value said its offset, else NaT)."""
     zone = time.timezone or "UTC"
+    utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+        utc = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return utc.dt.tz_convert(zone).dt.tz_localize(None), utc
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]")
+        return values.astype("datetime64[ns]"), utc
     text = values.astype(object).where(values.isna(), values.astype(str).str.strip())
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     aware = text.notna() & text.astype(str).str.contains(_AWARE, regex=True)
     fmt = time.format or "ISO8601"
     if aware.any():
-        parsed = pd.to_datetime(text[aware], format=fmt, errors="coerce", utc=True)
-        out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None)
+        utc[aware] = pd.to_datetime(text[aware], format=fmt, errors="coerce", utc=True)
     naive = text.notna() & ~aware
     if naive.any():
         parsed = pd.to_datetime(text[naive], format=fmt, errors="coerce")
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # a format with %z
-            parsed = parsed.dt.tz_convert(zone).dt.tz_localize(None)
-        out[naive] = parsed
+            utc[naive] = parsed.dt.tz_convert("UTC")
+        else:
+            out[naive] = parsed
+    return out.where(utc.isna(), utc.dt.tz_convert(zone).dt.tz_localize(None)), utc
+
+
+def parse_times(values: pd.Series, time: TimeSpec) -> pd.Series:
+    """Naive local datetimes (NaT where a value is missing or does not parse).
+
+    Aware values (an offset or ``Z``, or a tz-aware dtype) are converted to ``time.timezone`` (UTC
+    when none is given); naive values are taken as local time already."""
+    return _parse(values, time)[0]
+
+
+def local_instants(values: pd.Series, time: TimeSpec) -> pd.Series:
+    """The instants of ``values`` in ``time.timezone`` (tz-aware). A naive local time that a DST
+    change repeats (ambiguous) or skips (it does not exist there) is NaT: it names no one instant."""
+    zone = time.timezone or "UTC"
+    local, utc = _parse(values, time)
+    out = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    return out.where(utc.isna(), utc.dt.tz_convert(zone))
+
+
+def _offsets(zone: ZoneInfo, wall: dt.datetime) -> tuple[dt.timedelta, dt.timedelta]:
+    return wall.replace(tzinfo=zone, fold=0).utcoffset(), wall.replace(tzinfo=zone, fold=1).utcoffset()  # type: ignore[return-value]
+
+
+def hour_keys(values: pd.Series, time: TimeSpec) -> pd.Series:
+    """Dagster hourly partition keys of each value's local hour in ``time.timezone``, named as
+    ``HourlyPartitionsDefinition(timezone=...)`` names them: ``YYYY-MM-DD-HH:MM``, and for the second
+    pass of an hour repeated when clocks go back its UTC offset too (``2013-11-03-01:00-0500``). A
+    DST spring-forward day has 23 keys, a fall-back day 25. NaN where the instant is unknown
+    (unparsable, or a naive time the change makes ambiguous or skips: see :func:`dst_reason`)."""
+    instants = local_instants(values, time)
+    local = instants.dt.tz_localize(None)
+    floor = local.dt.floor("h")
+    keys = floor.dt.strftime("%Y-%m-%d-%H:%M")
+    if time.timezone is None or not floor.notna().any():
+        return keys
+    zone = ZoneInfo(time.timezone)
+    offset = local - instants.dt.tz_convert("UTC").dt.tz_localize(None)
+    pairs = pd.DataFrame({"floor": floor, "offset": offset}).dropna().drop_duplicates()
+    second: list[tuple[pd.Timestamp, pd.Timedelta]] = []
+    for wall, off in zip(pairs["floor"], pairs["offset"], strict=True):
+        first, later = _offsets(zone, wall.to_pydatetime())
+        if first > later and off == later:  # the repeated hour, after the clocks went back
+            second.append((wall, off))
+    if second:
+        repeated = pd.MultiIndex.from_frame(pd.DataFrame({"floor": floor, "offset": offset}))
+        hit = repeated.isin(second)
+        suffix = pd.Series([_utc_offset(o) for o in offset[hit]], index=keys.index[hit])
+        keys = keys.where(~hit, keys + suffix.reindex(keys.index, fill_value=""))
+    return keys
+
+
+def _utc_offset(offset: pd.Timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def dst_reason(column: str, values: pd.Series, time: TimeSpec) -> dict[int, str]:
+    """Row position → reason, for naive local times that name no hour in ``time.timezone``: one
+    a DST change repeats (which pass is meant is unknown) or skips."""
+    if time.timezone is None:
+        return {}
+    local, utc = _parse(values, time)
+    naive = local.notna() & utc.isna()
+    if not naive.any():
+        return {}
+    zone = time.timezone
+    ambiguous = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").isna() & naive
+    missing = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").isna()
+    out: dict[int, str] = {}
+    for i in np.flatnonzero((naive & missing).to_numpy()):
+        what = (
+            "is repeated when clocks go back (give its UTC offset)"
+            if ambiguous.iloc[i]
+            else "does not exist (clocks skip it)"
+        )
+        out[int(i)] = f"{column}: local time {local.iloc[i]} {what} in {zone}"
     return out
 
 
@@ -128,11 +206,14 @@ def assign_partition_keys(
     frame: pd.DataFrame, time: TimeSpec, granularity: str, partition_column: str
 ) -> pd.DataFrame:
     """Rows delivered per day (``partition_column`` = the day) keyed by hour or week: the delivery
-    day moves to ``_day`` and ``partition_column`` becomes the row's partition key. A row whose time
-    is unreadable or names another day keeps its delivery day's first key, so cleaning quarantines
-    it in this run (the wrong-day check reads ``_day``)."""
+    day moves to ``_day`` and ``partition_column`` becomes the row's partition key (hours as
+    :func:`hour_keys` names them). A row whose time is unreadable or names another day keeps its
+    delivery day's first key, so cleaning quarantines it in this run (the wrong-day check reads
+    ``_day``). Rows delivered for one hour (``partition_column`` an hour key) keep that key: the
+    wrong-hour check of cleaning compares it with the row's own hour."""
     out = frame.copy()
-    out[DAY_COLUMN] = out[partition_column].astype(str)
+    delivered = out[partition_column].astype(str)
+    out[DAY_COLUMN] = delivered.str[:10]
     if time.parts is not None:
         times = pd.to_datetime(
             {
@@ -143,8 +224,31 @@ def assign_partition_keys(
         )
     else:
         times = parse_times(out[str(time.column)], time)
-    own = partition_keys(times, granularity)
+    if granularity == "hourly" and time.column is not None:
+        own = hour_keys(out[str(time.column)], time)
+    else:
+        own = partition_keys(times, granularity)
     fallback = partition_keys(pd.to_datetime(out[DAY_COLUMN]), granularity)
     same_day = times.dt.strftime("%Y-%m-%d") == out[DAY_COLUMN]
-    out[partition_column] = own.where(same_day & own.notna(), fallback)
+    keyed = own.where(same_day & own.notna(), fallback)
+    if granularity == "hourly":
+        keyed = keyed.where(delivered.str.len() <= 10, delivered)
+    out[partition_column] = keyed
     return out
+
+
+def wrong_hour(raw: pd.DataFrame, time: TimeSpec, partition_column: str) -> dict[int, str]:
+    """Row position → reason, for hourly partitions: a row delivered for another local hour than
+    its own (hours of one day: another day is the wrong-day check's), or a naive local time that a
+    DST change repeats or skips (it names no one hour)."""
+    column = str(time.column)
+    own = hour_keys(raw[column], time)
+    key = raw[partition_column].astype(str)
+    day = DAY_COLUMN if DAY_COLUMN in raw else partition_column
+    same_day = own.str[:10] == raw[day].astype(str).str[:10]
+    wrong = own.notna() & raw[partition_column].notna() & same_day & (own != key)
+    zone = f" ({time.timezone})" if time.timezone else ""
+    return dst_reason(column, raw[column], time) | {
+        int(i): f"{column}: not the partition's hour{zone}: {own.iloc[i]} in partition {key.iloc[i]}"
+        for i in np.flatnonzero(wrong.to_numpy())
+    }

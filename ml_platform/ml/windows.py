@@ -1,4 +1,4 @@
-"""Time-based training/holdout windows over daily partition keys (never a random split)."""
+"""Time-based training/holdout windows over partition keys: days, weeks or hours (never a random split)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,18 @@ class Windows:
 
 
 def split_windows(
-    partition_keys: list[str], window: int, holdout: int, as_of: dt.date | None = None
+    partition_keys: list[str], window: int, holdout: int, as_of: dt.date | str | None = None
 ) -> Windows:
-    """Holdout = the ``holdout`` keys ending at ``as_of`` (default: the last key); train = the
-    ``window`` keys right before it. Keys are ISO dates, so sorting them sorts time."""
+    """Holdout = the ``holdout`` keys ending at ``as_of`` (a day: its last key; a key: that key;
+    default: the last key); train = the ``window`` keys right before it. Keys start with their ISO
+    date, so sorting them sorts time (hours too: ``…-01:00`` < ``…-01:00-0500`` < ``…-02:00``)."""
     keys = sorted(partition_keys)
-    end = len(keys) if as_of is None else sum(1 for k in keys if k <= as_of.isoformat())
+    if as_of is None:
+        end = len(keys)
+    elif isinstance(as_of, str):
+        end = sum(1 for k in keys if k <= as_of)
+    else:
+        end = sum(1 for k in keys if k[:10] <= as_of.isoformat())
     if end == 0:
         raise ValueError(f"no partition on or before as_of={as_of}")
     holdout_keys = keys[max(0, end - holdout) : end]
@@ -48,7 +54,7 @@ def resolve_windows(
     ``training.as_of``, else the newest present key); every key in them must be ``present``."""
     if not present:
         raise ValueError(f"{what} has no materialized partitions")
-    end = dt.date.fromisoformat(as_of) if as_of else dt.date.fromisoformat(max(present))
+    end: dt.date | str = _as_of(as_of) if as_of else max(present)
     if training.as_of and not as_of:
         end = training.as_of
     windows = split_windows(partition_keys, training.window_partitions, training.holdout_partitions, end)
@@ -60,3 +66,8 @@ def resolve_windows(
             f"{missing[:5]}{' …' if len(missing) > 5 else ''}"
         )
     return windows
+
+
+def _as_of(text: str) -> dt.date | str:
+    """A day (``YYYY-MM-DD``) or, for hourly partitions, a partition key as it is."""
+    return dt.date.fromisoformat(text) if len(text) == 10 else text

@@ -76,8 +76,12 @@ class PipelineNames:
         part = self.spec.partitioning
         end = part.end + dt.timedelta(days=1)  # end_date is exclusive
         if part.granularity == "hourly":
+            # local hours of the time column's zone: a DST day has 23 or 25 (the repeated hour's
+            # second pass keyed with its UTC offset, e.g. 2013-11-03-01:00-0500; ml.time.hour_keys)
             return dg.HourlyPartitionsDefinition(
-                start_date=f"{part.start.isoformat()}-00:00", end_date=f"{end.isoformat()}-00:00"
+                start_date=f"{part.start.isoformat()}-00:00",
+                end_date=f"{end.isoformat()}-00:00",
+                timezone=part.time_spec.timezone or "UTC",
             )
         if part.granularity == "weekly":  # weeks from Monday; the last one holds the end day
             first = part.start - dt.timedelta(days=part.start.weekday())

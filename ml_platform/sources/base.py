@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -183,7 +184,8 @@ class DaySource(DataSource, ABC):
         while day <= end:
             what = f"{self.kind} source {self.uri(table)}, table '{table}', day {day}"
             frame = self._retrying(lambda d=day: self._fetch_day(table, d, date_columns), what)
-            frame[PARTITION_COLUMN] = day.isoformat()
+            if not _hour_keys_of(frame, day):  # a day's hour files keep their hour keys
+                frame[PARTITION_COLUMN] = day.isoformat()
             if SOURCE_COLUMN not in frame:
                 frame[SOURCE_COLUMN] = self.uri(table)
             frames.append(frame)
@@ -203,6 +205,21 @@ class DaySource(DataSource, ABC):
         if SOURCE_COLUMN not in frame:
             frame[SOURCE_COLUMN] = self.uri(table)
         return frame
+
+
+def is_hour_key(text: str) -> bool:
+    """A Dagster hourly partition key: ``YYYY-MM-DD-HH:MM``, for the second pass of an hour
+    repeated when clocks go back with its UTC offset (``2013-11-03-01:00-0500``)."""
+    return re.fullmatch(r"\d{4}-\d\d-\d\d-[0-2]\d:00(?:[+-]\d{4})?", text) is not None and is_iso_day(
+        text[:10]
+    )
+
+
+def _hour_keys_of(frame: pd.DataFrame, day: dt.date) -> bool:
+    if PARTITION_COLUMN not in frame or not len(frame):
+        return False
+    keys = frame[PARTITION_COLUMN].astype(str)
+    return bool(keys.str.startswith(day.isoformat()).all() and keys.map(is_hour_key).all())
 
 
 def is_iso_day(text: str) -> bool:

@@ -1,4 +1,5 @@
-"""Landing directory source: one file per table and day, ``<path>/<table>/<YYYY-MM-DD>.csv|.parquet``."""
+"""Landing directory source: one file per table and day, ``<path>/<table>/<YYYY-MM-DD>.csv|.parquet``,
+or one per hour named by its hourly partition key (``<YYYY-MM-DD-HH:MM>[±HHMM].csv|.parquet``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import TYPE_CHECKING, ClassVar
 import pandas as pd
 from pydantic import Field
 
+from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.sources.base import (
     FORMATS,
     SOURCE_COLUMN,
     DaySource,
     SourceOptions,
     fingerprint,
+    is_hour_key,
     is_iso_day,
     read_delivery,
     register_source,
@@ -36,7 +39,10 @@ class LandingDirOptions(SourceOptions):
 @register_source
 class LandingDirSource(DaySource):
     """A landing directory: ``<path>/<table>/<YYYY-MM-DD>.csv|.parquet`` per day and
-    ``<path>/<table>.csv|.parquet`` for unpartitioned tables."""
+    ``<path>/<table>.csv|.parquet`` for unpartitioned tables. A day may come instead as hour files
+    named by their hourly partition keys, ``2013-11-03-01:00.csv`` and, for the repeated hour when
+    clocks go back, ``2013-11-03-01:00-0500.csv`` (its second pass, with its UTC offset): the day
+    is read as all its hour files, each row keyed by its file's hour (cleaning checks it)."""
 
     source_kind: ClassVar[str] = "landing_dir"
     Options: ClassVar[type[SourceOptions]] = LandingDirOptions
@@ -75,12 +81,41 @@ class LandingDirSource(DaySource):
         return frame
 
     def _fetch_day(self, table: str, day: dt.date, date_columns: tuple[str, ...]) -> pd.DataFrame:
-        file = self._find(Path(self.path) / table / day.isoformat())
-        if file is None:
+        folder = Path(self.path) / table
+        file = self._find(folder / day.isoformat())
+        hours = self._hour_files(folder, day)
+        if file is not None and hours:
+            raise PermanentSourceError(
+                f"landing source: ambiguous delivery {file.name} and {len(hours)} hour file(s) for "
+                f"table '{table}' on {day} in {folder}: remove the stale one"
+            )
+        if file is not None:
+            return self._read(file)
+        if not hours:
             raise PermanentSourceError(
                 f"landing source: no delivery for table '{table}' on {day} under {self.path}"
             )
-        return self._read(file)
+        frames = []
+        for hour in hours:
+            frame = self._read(hour)
+            frame[PARTITION_COLUMN] = hour.name.partition(".")[0]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    @staticmethod
+    def _hour_files(folder: Path, day: dt.date) -> list[Path]:
+        found = [
+            f
+            for f in sorted(folder.glob(f"{day.isoformat()}-*"), key=lambda f: f.name.partition(".")[0])
+            if "." + f.name.partition(".")[2] in FORMATS and is_hour_key(f.name.partition(".")[0])
+        ]
+        stems = [f.name.partition(".")[0] for f in found]
+        twice = sorted({s for s in stems if stems.count(s) > 1})
+        if twice:
+            raise PermanentSourceError(
+                f"landing source: ambiguous delivery for hour(s) {twice} in {folder}: remove the stale one"
+            )
+        return found
 
     def _fetch_static(self, table: str) -> pd.DataFrame:
         file = self._find(Path(self.path) / table)
@@ -107,13 +142,13 @@ class LandingDirSource(DaySource):
         for file in files:
             if file.name in markers:
                 continue
-            day, _, ext = file.name.partition(".")
+            stem, _, ext = file.name.partition(".")
             if "." + ext not in FORMATS:
                 odd.append(f"{file.name} (not .csv or .parquet)")
-            elif not is_iso_day(day):
+            elif not (is_iso_day(stem) or is_hour_key(stem)):
                 odd.append(f"{file.name} (not a date)")
             else:
-                by_day.setdefault(day, []).append(file)
+                by_day.setdefault(stem[:10], []).append(file)
         notes = (
             [f"table '{table}': ignored {len(odd)} file(s) with unknown names: {', '.join(odd[:5])}"]
             if odd
@@ -122,25 +157,29 @@ class LandingDirSource(DaySource):
         found: dict[str, str] = {}
         now = time.time()
         for day, candidates in sorted(by_day.items()):
-            if len(candidates) > 1:
+            stems = [c.name.partition(".")[0] for c in candidates]
+            if len(set(stems)) < len(stems) or (day in stems and len(stems) > 1):
                 names = " and ".join(c.name for c in candidates)
                 notes.append(
                     f"table '{table}' day {day}: ambiguous delivery {names}, not read: remove the stale one"
                 )
                 continue
-            file = candidates[0]
-            stat = file.stat()
-            if marker and file.name + marker not in markers:
-                notes.append(
-                    f"table '{table}' day {day}: {file.name} waits for its done marker {file.name}{marker}"
-                )
+            waiting = [n for c in candidates if (n := self._unsettled(c, markers, now))]
+            if waiting:
+                notes.extend(f"table '{table}' day {day}: {n}" for n in waiting)
                 continue
-            age = now - stat.st_mtime
-            if not marker and age < self.quiet_seconds:
-                notes.append(
-                    f"table '{table}' day {day}: {file.name} changed {age:.1f}s ago, "
-                    f"not settled yet (quiet period {self.quiet_seconds:g}s)"
-                )
-                continue
-            found[day] = fingerprint(file.name, stat.st_size, stat.st_mtime_ns)
+            stats = [(c.name, c.stat()) for c in candidates]
+            found[day] = fingerprint(*(p for n, st in stats for p in (n, st.st_size, st.st_mtime_ns)))
         return found, notes
+
+    def _unsettled(self, file: Path, markers: set[str], now: float) -> str | None:
+        """Why ``file`` is not a delivery yet (its done marker missing, or changed too recently)."""
+        marker = self.done_marker
+        if marker and file.name + marker not in markers:
+            return f"{file.name} waits for its done marker {file.name}{marker}"
+        age = now - file.stat().st_mtime
+        if not marker and age < self.quiet_seconds:
+            return (
+                f"{file.name} changed {age:.1f}s ago, not settled yet (quiet period {self.quiet_seconds:g}s)"
+            )
+        return None

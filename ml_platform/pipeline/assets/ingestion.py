@@ -68,6 +68,8 @@ def _fetch_with_progress(
     parts = parts[1:] or parts  # the empty frame only when nothing was delivered
     frame = _storable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
     if granularity == "daily" or partitioning is None:
+        if PARTITION_COLUMN in frame and len(frame):  # a day delivered as hour files is one day
+            frame[PARTITION_COLUMN] = frame[PARTITION_COLUMN].astype(str).str[:10]
         return frame
     keyed = assign_partition_keys(frame, partitioning.time_spec, granularity, PARTITION_COLUMN)
     return keyed[keyed[PARTITION_COLUMN].isin(set(context.partition_keys))].reset_index(drop=True)
