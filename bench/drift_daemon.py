@@ -216,6 +216,7 @@ def run_replay(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         for i in range(args.days):
             entry = replay_day(reader, home, first + dt.timedelta(days=i), onset, args)
             log["days"].append(entry)
+            args.out.write_text(json.dumps(log, indent=1, default=str) + "\n")  # partial results survive
             print(kind, json.dumps(entry, default=str)[:600], flush=True)
     finally:
         daemon.send_signal(signal.SIGTERM)

@@ -1,0 +1,88 @@
+"""What a daemon replay left in its instance and registry (``bench/drift_daemon.py``'s home): per
+replayed day the three monitoring checks, then every train and deploy run with its trigger and
+reason, and the alias history of ``champion``. For a replay that was cut short, or whose days were
+landed several at once (the new-data sensor then ingests them as one range run).
+
+    python -m bench.drift_daemon_report HOME --first 2013-03-22 --last 2013-03-28 --onset 2013-03-25 \
+        [--landed EPOCH:FIRST_DAY ...] [--out docs/drift_daemon.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def report(home: Path, first: dt.date, last: dt.date, onset: dt.date | None) -> dict[str, Any]:
+    os.environ.update(
+        DAGSTER_HOME=str(home / "dagster_home"),
+        ML_PLATFORM_HOME=str(home),
+        ML_PLATFORM_SPEC_DIR=str(home / "specs"),
+    )
+    import dagster as dg
+
+    from bench.drift_daemon import CHECKS, Reader
+    from ml_platform.deploys import history as hist
+
+    reader = Reader(home)
+    days = []
+    day = first
+    while day <= last:
+        key = day.isoformat()
+        entry: dict[str, Any] = {"day": key, "faulty": bool(onset and day >= onset)}
+        for asset, check in CHECKS.items():
+            entry[check] = reader.check(asset, key)
+            entry[f"{asset}_at"] = reader.materialized(asset, key)
+        days.append(entry)
+        day += dt.timedelta(days=1)
+    runs = []
+    for r in reader.instance.get_run_records(dg.RunsFilter(job_name="flights_delay_train")) + (
+        reader.instance.get_run_records(dg.RunsFilter(job_name="flights_delay_deploy"))
+    ):
+        run = r.dagster_run
+        runs.append(
+            {
+                "job": run.job_name,
+                "status": run.status.value,
+                "trigger": run.tags.get("ml_platform/trigger"),
+                "reason": run.tags.get("ml_platform/reason"),
+                "version": run.tags.get("ml_platform/model_version"),
+                "created": r.create_timestamp.timestamp(),
+                "ended": r.end_time,
+            }
+        )
+    moves = hist.history(reader.mlflow, "flights_delay")
+    return {
+        "days": days,
+        "runs": sorted(runs, key=lambda x: x["created"]),
+        "champion_history": [
+            {k: m.get(k) for k in ("seq", "event", "from", "to", "at", "reason")} for m in moves
+        ],
+        "champion": reader.champion(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--first", required=True)
+    parser.add_argument("--last", required=True)
+    parser.add_argument("--onset", default=None)
+    parser.add_argument("--landed", action="append", default=[], help="EPOCH:FIRST_DAY of a landing")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    onset = dt.date.fromisoformat(args.onset) if args.onset else None
+    out = report(args.home, dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last), onset)
+    out["landings"] = [{"at": float(x.split(":")[0]), "first_day": x.split(":")[1]} for x in args.landed]
+    text = json.dumps(out, indent=1, default=str)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
