@@ -135,6 +135,8 @@ class Reader(Watch):
                     "max_psi": metadata_text(meta, "max_psi"),
                     "reason": metadata_text(meta, "retrain_reason"),
                     "champion_version": metadata_text(meta, "champion_version"),
+                    # one evaluation covers a run's days (a range run): which of them failed
+                    "days_failed": metadata_text(meta, "drifted_days") or metadata_text(meta, "decayed_days"),
                 }  # fmt: skip
         return None
 

@@ -35,7 +35,10 @@ def report(home: Path, first: dt.date, last: dt.date, onset: dt.date | None) -> 
         key = day.isoformat()
         entry: dict[str, Any] = {"day": key, "faulty": bool(onset and day >= onset)}
         for asset, check in CHECKS.items():
-            entry[check] = reader.check(asset, key)
+            found = reader.check(asset, key)
+            if found is not None:  # this day's own verdict, when the evaluation covered several days
+                found["day_failed"] = key in (found.get("days_failed") or "")
+            entry[check] = found
             entry[f"{asset}_at"] = reader.materialized(asset, key)
         days.append(entry)
         day += dt.timedelta(days=1)
