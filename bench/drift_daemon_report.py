@@ -43,9 +43,12 @@ def report(home: Path, first: dt.date, last: dt.date, onset: dt.date | None) -> 
         days.append(entry)
         day += dt.timedelta(days=1)
     runs = []
-    for r in reader.instance.get_run_records(dg.RunsFilter(job_name="flights_delay_train")) + (
-        reader.instance.get_run_records(dg.RunsFilter(job_name="flights_delay_deploy"))
-    ):
+    records = [
+        r
+        for job in ("flights_delay_train", "flights_delay_deploy")
+        for r in reader.instance.get_run_records(dg.RunsFilter(job_name=job))
+    ]
+    for r in records:
         run = r.dagster_run
         runs.append(
             {
