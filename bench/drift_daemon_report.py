@@ -72,6 +72,42 @@ def report(home: Path, first: dt.date, last: dt.date, onset: dt.date | None) -> 
     }
 
 
+def _failed(entry: dict[str, Any], check: str) -> bool:
+    return (entry.get(check) or {}).get("passed") is False
+
+
+def summary(log: dict[str, Any]) -> dict[str, Any]:
+    days, onset = log["days"], log["onset"]
+    retrains = [d for d in days if any(r["job"].endswith("_train") and r["trigger"] for r in d["runs"])]
+    found = {
+        "feature_drift_alarms": [d["day"] for d in days if _failed(d, "feature_drift")],
+        "prediction_drift_alarms": [d["day"] for d in days if _failed(d, "prediction_drift")],
+        "decay_alarms": [d["day"] for d in days if _failed(d, "performance_decay")],
+        "retrains": [d["day"] for d in retrains],
+        "retrain_reasons": [r["reason"] for d in retrains for r in d["runs"] if r["trigger"]],
+        "new_champions": [f"{d['day']}: v{d['champion']} -> v{d['champion_after']}" for d in days if d["champion_after"] != d["champion"]],
+    }  # fmt: skip
+
+    def after(dates: list[str]) -> int | None:
+        later = [x[:10] for x in dates if onset and x[:10] >= onset]
+        return (dt.date.fromisoformat(later[0]) - dt.date.fromisoformat(onset)).days if later else None
+
+    before_onset = [d for d in days if not d["faulty"]]
+    return {
+        "onset": onset,
+        "replayed_days": len(days),
+        **found,
+        "false_alarms_before_onset_or_stable": sum(_failed(d, c) for d in before_onset for c in ("feature_drift", "prediction_drift", "performance_decay")),
+        "days_onset_to_alarm": after(found["feature_drift_alarms"]),
+        "days_onset_to_retrain": after(found["retrains"]),
+        "days_onset_to_new_champion": after(found["new_champions"]),
+        "seconds_landing_to_alarm_day_quiet": [d["quiet_s"] for d in retrains],
+        "median_seconds_landing_to_scored": sorted(d["predictions_s"] for d in days)[len(days) // 2] if days else None,
+        "setup_seconds": log.get("setup_seconds"),
+        "wall_seconds": log.get("wall_seconds"),
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("home", type=Path)
