@@ -162,7 +162,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {
         **os.environ,
         "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
+        # this checkout's dataset package too, not the one an editable install points at
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "datasets" / "flights_delay")]),
         "ML_PLATFORM_HOME": str(tmp / "home"),
         "DAGSTER_HOME": str(tmp / "home" / "dagster_home"),
         "ML_PLATFORM_SPEC_DIR": str(spec_dir),
