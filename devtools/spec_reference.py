@@ -48,6 +48,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("TrainingSpec", "sample_seed"): 7,
     ("MonitoringSpec", "retrain_on_drift"): False,
     ("MonitoringSpec", "retrain_on_decay"): False,
+    ("MonitoringSpec", "retrain_cooldown_partitions"): 3,
     ("PerformanceSpec", "metric"): "roc_auc",
 }
 # Descriptions of fields whose model declares none (a field renamed or removed fails generation).

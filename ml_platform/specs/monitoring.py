@@ -47,3 +47,11 @@ class MonitoringSpec(_Strict):
     retrain_cooldown_hours: float = Field(
         default=72.0, ge=0, description="no check-triggered retrain sooner than this after the last one"
     )
+    retrain_cooldown_partitions: int | None = Field(
+        default=None,
+        ge=0,
+        description="count the cooldown on the data's clock instead: no check-triggered retrain until "
+        "this many new feature partitions have landed since the last retrain (replaces "
+        "`retrain_cooldown_hours` when set; right for replays and backfills of history, where a "
+        "day of data lands in minutes)",
+    )

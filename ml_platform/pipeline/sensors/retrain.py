@@ -22,6 +22,7 @@ from ml_platform.pipeline.names import PipelineNames
 from ml_platform.pipeline.sensors.check_records import FINISHED, metadata_text, new_evaluations
 from ml_platform.pipeline.sensors.monitoring import monitoring_checks
 from ml_platform.sources.base import source_class
+from ml_platform.specs.monitoring import MonitoringSpec
 
 
 def blocking_check_keys(
@@ -125,11 +126,36 @@ def reason_days(reasons: Sequence[str]) -> set[str]:
     return {r.rsplit("(", 1)[-1].rstrip(")") for r in reasons if r.endswith(")") and "(" in r}
 
 
+def cooling_reason(
+    monitoring: MonitoringSpec, reasons: Sequence[str], waited: float, since: int | None
+) -> str:
+    """Why failed checks do not retrain yet ('' when they may): the last retrain was ``waited``
+    seconds and ``since`` new feature partitions ago (None: this sensor never retrained); the
+    cooldown counts hours, or partitions when ``retrain_cooldown_partitions`` is set (the data's
+    clock)."""
+    if not reasons or since is None:
+        return ""
+    checks = f"{len(reasons)} failed check(s) ({reasons[0]}), but the last retrain was"
+    partitions = monitoring.retrain_cooldown_partitions
+    if partitions is not None:
+        return f"{checks} {since} new partition(s) ago (cooldown {partitions})" if since < partitions else ""
+    cooldown = monitoring.retrain_cooldown_hours * 3600
+    return f"{checks} {waited / 3600:.1f} h ago (cooldown {cooldown / 3600:g} h)" if waited < cooldown else ""
+
+
+def cooldown_text(monitoring: MonitoringSpec) -> str:
+    partitions = monitoring.retrain_cooldown_partitions
+    return (
+        f"{partitions} new partitions"
+        if partitions is not None
+        else f"{monitoring.retrain_cooldown_hours:g} h"
+    )
+
+
 def retrain_sensor(
     pipeline: PipelineNames, jobs: PipelineJobs, checks: Sequence[dg.AssetCheckKey]
 ) -> dg.SensorDefinition:
     threshold = pipeline.spec.training.retrain_after_new_partitions or 1
-    cooldown = pipeline.spec.monitoring.retrain_cooldown_hours * 3600
     features = pipeline.features_key
     model_op = pipeline.model_key.to_python_identifier()
 
@@ -143,7 +169,7 @@ def retrain_sensor(
         else dg.DefaultSensorStatus.STOPPED,
         description=f"Requests a train run once {threshold} new `features` partitions are in, or when a "
         "drift / live-performance check fails (at most once per "
-        f"{pipeline.spec.monitoring.retrain_cooldown_hours:g} h), and no blocking check on the cleaned "
+        f"{cooldown_text(pipeline.spec.monitoring)}), and no blocking check on the cleaned "
         "data of the training window has failed. The reason is passed to the run.",
     )
     def _retrain(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
@@ -169,12 +195,10 @@ def retrain_sensor(
             }
             return dg.SensorResult(skip_reason=skip or None, cursor=json.dumps(cursor), **extra)  # type: ignore[arg-type]
 
-        waited, cooling = time.time() - last, ""
-        if reasons and waited < cooldown:
-            cooling = (
-                f"{len(reasons)} failed check(s) ({reasons[0]}), but the last retrain was "
-                f"{waited / 3600:.1f} h ago (cooldown {cooldown / 3600:g} h)"
-            )
+        cooling = cooling_reason(
+            pipeline.spec.monitoring, reasons, time.time() - last, len(pending) if last else None
+        )
+        if cooling:
             context.log.info(f"cooldown: not retraining for {reasons}")
             reasons = []
         if not reasons and len(pending) < threshold:
