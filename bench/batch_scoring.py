@@ -212,6 +212,8 @@ def run_spark(args: argparse.Namespace, platform: Platform, factor: int) -> dict
                 "--model-uri", platform.model_uri, "--tracking-uri", platform.tracking_uri,
                 "--driver-memory", args.driver_memory,
             ]  # fmt: skip
+            if args.omp_threads and engine == "spark":
+                cmd += ["--omp-threads", str(args.omp_threads)]
             point = {"scale": factor, "round": round_, **measure(cmd)}
             print(json.dumps(point), flush=True)
             points.append(point)
@@ -229,6 +231,7 @@ def main() -> None:
     parser.add_argument("--no-loop", action="store_true", help="pandas: skip the day-by-day pyfunc loop")
     parser.add_argument("--scales", default="1,30", help="spark: feature scales (tiled, jittered)")
     parser.add_argument("--engines", default="pandas,spark", help="spark: the engines compared")
+    parser.add_argument("--omp-threads", type=int, default=None, help="spark: OMP_NUM_THREADS per UDF worker")
     parser.add_argument("--data-dir", default=None, help="spark: where the scaled features go (temp)")
     parser.add_argument("--driver-memory", default="4g", help="spark: spark.driver.memory")
     parser.add_argument("--report-only", action="store_true", help="re-render --out from --json")

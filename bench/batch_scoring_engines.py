@@ -109,7 +109,9 @@ def score_pandas(data: Path, out: Path, uri: str) -> dict[str, Any]:
     }
 
 
-def score_spark(data: Path, out: Path, uri: str, driver_memory: str) -> dict[str, Any]:
+def score_spark(
+    data: Path, out: Path, uri: str, driver_memory: str, omp_threads: int | None = None
+) -> dict[str, Any]:
     import mlflow
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F  # noqa: N812
@@ -122,6 +124,8 @@ def score_spark(data: Path, out: Path, uri: str, driver_memory: str) -> dict[str
         "spark.driver.memory": driver_memory,
         "spark.app.name": "bench_batch_scoring",
     }
+    if omp_threads:  # each UDF worker's OpenMP threads (the model's predict), default: one per core
+        extra["spark.executorEnv.OMP_NUM_THREADS"] = str(omp_threads)
     config = spark_config("local[2]", **extra)
     spark = SparkSession.builder.config(map=config).getOrCreate()
     t1 = time.perf_counter()
@@ -161,6 +165,9 @@ def main() -> None:
     parser.add_argument("--model-uri", required=True)
     parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument(
+        "--omp-threads", type=int, default=None, help="spark: OMP_NUM_THREADS of each UDF worker"
+    )
     args = parser.parse_args()
     os.environ["MLFLOW_TRACKING_URI"] = args.tracking_uri
     shutil.rmtree(args.out, ignore_errors=True)
@@ -168,8 +175,9 @@ def main() -> None:
     if args.engine == "pandas":
         result = score_pandas(args.data, args.out, args.model_uri)
     else:
-        result = score_spark(args.data, args.out, args.model_uri, args.driver_memory)
-    print(json.dumps({"engine": args.engine, "seconds_in_process": time.perf_counter() - t0, **result}))
+        result = score_spark(args.data, args.out, args.model_uri, args.driver_memory, args.omp_threads)
+    engine = args.engine + (f" (OMP_NUM_THREADS={args.omp_threads})" if args.omp_threads else "")
+    print(json.dumps({"engine": engine, "seconds_in_process": time.perf_counter() - t0, **result}))
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def _pandas_section(part: dict[str, Any]) -> str:
 def spark_summary(part: dict[str, Any]) -> dict[str, Any]:
     """Medians per engine of a ``spark_<N>x`` part of the results."""
     out: dict[str, Any] = {}
-    for engine in ("pandas", "spark"):
+    for engine in dict.fromkeys(["pandas", "spark", *(p["engine"] for p in part["points"])]):
         pts = [p for p in part["points"] if p["engine"] == engine]
         if not pts:
             continue
@@ -155,26 +155,19 @@ def _spark_section(stored: dict[str, Any]) -> str:
     for key in keys:
         s = spark_summary(stored[key])
         meta = stored[key]["meta"]
-        same = "—"
-        if "pandas" in s and "spark" in s:
-            same = (
-                "yes"
-                if abs(s["pandas"]["checksum"] - s["spark"]["checksum"]) < 1e-6 * s["pandas"]["rows"]
-                else "NO"
-            )
+        base = s.get("pandas")
         for engine, e in s.items():
-            ratio = (
-                f"{s['spark']['score'] / s['pandas']['score']:.2f}"
-                if engine == "spark" and "pandas" in s
-                else ""
-            )
+            ratio, same = "", "—"
+            if base is not None and engine != "pandas":
+                ratio = f"{e['score'] / base['score']:.2f}"
+                same = "yes" if abs(base["checksum"] - e["checksum"]) < 1e-6 * base["rows"] else "NO"
             table.append(
-                f"| {key[6:]} | {e['rows'] / 1e6:.2f} M | {engine} | {e['score']:.1f} "
+                f"| {int(key[6:-1])}× | {e['rows'] / 1e6:.2f} M | {engine} | {e['score']:.1f} "
                 f"({', '.join(f'{x:.1f}' for x in e['score_runs'])}) | {e['rows_per_s']:,.0f} | {ratio} | "
                 f"{e['load_model']:.1f} | {e['session']:.1f} | {e['wall']:.1f} | {e['peak_tree']:.2f} GB | "
                 f"{e['driver']:.2f} GB | {e['jvm']:.2f} GB | {e['workers']:.2f} GB | {same} |"
             )
-        notes.append(f"- {key[6:]}: run {meta['started']}, load average {meta['load_before']} → {meta['load_after']}; "
+        notes.append(f"- {int(key[6:-1])}×: run {meta['started']}, load average {meta['load_before']} → {meta['load_after']}; "
                      f"features {stored[key]['features']['rows']:,} rows × {stored[key]['features']['columns']} "
                      f"columns in {stored[key]['features']['files']} Parquet file(s), "
                      f"{stored[key]['features']['bytes'] / 1e6:.0f} MB: `{meta['command']}`")  # fmt: skip
@@ -193,7 +186,7 @@ def summary_rows(json_path: Path) -> list[str]:
         if "spark" in s and "pandas" in s:
             sp, pd_ = s["spark"], s["pandas"]
             rows.append(
-                f"| batch scoring, Spark UDF vs pandas, at {key[6:]} ({sp['rows'] / 1e6:.1f} M rows; "
+                f"| batch scoring, Spark UDF vs pandas, at {int(key[6:-1])}× ({sp['rows'] / 1e6:.1f} M rows; "
                 f"[batch_scoring.md](batch_scoring.md)) | report both | Spark **{sp['score']:.0f} s** "
                 f"({sp['rows_per_s']:,.0f} rows/s, peak {sp['peak_tree']:.1f} GB) vs pandas **{pd_['score']:.0f} s** "
                 f"({pd_['rows_per_s']:,.0f} rows/s, peak {pd_['peak_tree']:.1f} GB): {sp['score'] / pd_['score']:.2f}× |"
