@@ -79,6 +79,7 @@ class Platform:
                 raise SystemExit("no champion deployed")
             self.setup_seconds = time.perf_counter() - t0
         champion = self.registry.version_by_alias(PIPELINE, "champion")
+        assert champion is not None  # deployed above
         self.version = str(champion.version)
         self.model_uri = f"models:/{PIPELINE}/{self.version}"
         self.tracking_uri = self.registry.tracking_uri
@@ -127,7 +128,7 @@ class Platform:
 def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
     """The run's start → end and the predictions step's start → success, from the event log."""
     logs = instance.all_logs(run_id)
-    kinds = {}
+    kinds: dict[str, float] = {}
     for entry in logs:
         if entry.dagster_event is not None:
             kinds.setdefault(entry.dagster_event.event_type_value, entry.timestamp)
@@ -163,13 +164,39 @@ def pyfunc_runs(uri: str, frames: list[Any], cols: list[str], loop_too: bool = T
     return out | {"_scores": once}
 
 
+def run_day_runs(args: argparse.Namespace, platform: Platform) -> list[dict[str, Any]]:
+    """Days scored one run each (as declarative automation scores days that land one by one),
+    with ``predict_scores``' one-thread limit for small batches on and off, alternating by round."""
+    from ml_platform.ml import model_factory
+
+    limit = model_factory.SINGLE_THREAD_ROWS
+    days = [dt.date(2013, 12, 1) + dt.timedelta(days=i) for i in range(args.day_runs)]
+    rows = sum(len(f) for f in platform.day_frames(days[0].isoformat(), days[-1].isoformat()))
+    points = []
+    for round_ in range(args.rounds):
+        sides = [limit, 0] if round_ % 2 == 0 else [0, limit]
+        for rows_limit in sides:
+            model_factory.SINGLE_THREAD_ROWS = rows_limit
+            try:
+                runs = [platform.score_run(d.isoformat(), d.isoformat()) for d in days]
+            finally:
+                model_factory.SINGLE_THREAD_ROWS = limit
+            path = "platform_per_day" + ("" if rows_limit else "_no_thread_limit")
+            total = {k: sum(r[k] for r in runs) for k in runs[0]}
+            name = f"{len(days)} days, one run each"
+            point = {"range": name, "rows": rows, "round": round_, "path": path, **total}
+            print(json.dumps(point), flush=True)
+            points.append(point)
+    return points
+
+
 def run_pandas(args: argparse.Namespace, platform: Platform) -> dict[str, Any]:
     import numpy as np
 
     model = platform.registry.load_sklearn(platform.model_uri)
     cols = list(getattr(model, "feature_names_in_", platform.spec.features.model_columns))
-    points: list[dict[str, Any]] = []
-    for name in args.ranges.split(","):
+    points: list[dict[str, Any]] = run_day_runs(args, platform) if args.day_runs else []
+    for name in (r for r in args.ranges.split(",") if r):
         first, last = RANGES[name]
         frames = platform.day_frames(first, last)
         rows = sum(len(f) for f in frames)
@@ -177,7 +204,7 @@ def run_pandas(args: argparse.Namespace, platform: Platform) -> dict[str, Any]:
             sides = ["platform", "pyfunc"] if round_ % 2 == 0 else ["pyfunc", "platform"]
             for side in sides:
                 if side == "platform":
-                    measured = {"platform": platform.score_run(first, last)}
+                    measured: dict[str, Any] = {"platform": platform.score_run(first, last)}
                 else:
                     measured = pyfunc_runs(platform.model_uri, frames, cols, not args.no_loop)
                     scores = measured.pop("_scores")
@@ -188,7 +215,10 @@ def run_pandas(args: argparse.Namespace, platform: Platform) -> dict[str, Any]:
         stored = platform.stored_scores(first, last)
         same = len(stored) == len(scores) and bool(np.allclose(stored, scores, rtol=0, atol=1e-12))
         points.append({"range": name, "check": "asset scores == pyfunc scores", "same": same})
-    return {"points": points, "ranges": args.ranges.split(",")}
+    ranges = [r for r in args.ranges.split(",") if r]
+    if args.day_runs:
+        ranges.append(f"{args.day_runs} days, one run each")
+    return {"points": points, "ranges": ranges}
 
 
 def run_spark(args: argparse.Namespace, platform: Platform, factor: int) -> dict[str, Any]:
@@ -228,6 +258,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--home", type=Path, default=None, help="kept; reused if it has a champion")
     parser.add_argument("--ranges", default="month,year", help="pandas: of " + ", ".join(RANGES))
+    parser.add_argument("--day-runs", type=int, default=0, help="pandas: also N days scored one run each")
     parser.add_argument("--no-loop", action="store_true", help="pandas: skip the day-by-day pyfunc loop")
     parser.add_argument("--scales", default="1,30", help="spark: feature scales (tiled, jittered)")
     parser.add_argument("--engines", default="pandas,spark", help="spark: the engines compared")

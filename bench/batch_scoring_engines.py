@@ -126,7 +126,7 @@ def score_spark(
     }
     if omp_threads:  # each UDF worker's OpenMP threads (the model's predict), default: one per core
         extra["spark.executorEnv.OMP_NUM_THREADS"] = str(omp_threads)
-    config = spark_config("local[2]", **extra)
+    config: dict[str, Any] = spark_config("local[2]", **extra)
     spark = SparkSession.builder.config(map=config).getOrCreate()
     t1 = time.perf_counter()
     cols = list(mlflow.models.get_model_info(uri).signature.inputs.input_names())
@@ -138,8 +138,9 @@ def score_spark(
     scored.write.mode("overwrite").parquet(str(out))
     t3 = time.perf_counter()
     written = spark.read.parquet(str(out)).agg(F.count("*"), F.sum(1.0 - F.col("p_class0"))).first()
+    assert written is not None  # an aggregate has one row
     jvm = spark.sparkContext._gateway.proc.pid  # type: ignore[union-attr]
-    workers = [p for p in _descendants(jvm)]
+    workers = _descendants(jvm)
     result = {
         "rows": int(written[0]),
         "seconds_session": t1 - t0,

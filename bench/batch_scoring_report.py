@@ -103,13 +103,46 @@ def _range_text(name: str, points: list[dict[str, Any]], same: Any, m_: dict[str
     )
 
 
+def _day_runs_text(name: str, points: list[dict[str, Any]], _same: Any, m_: dict[str, Any]) -> str:
+    rg = _Range(points)
+    rows = points[0]["rows"]
+    table = ["| platform, each day its own run | whole runs (median s) | scoring step (median s) | rows/s (runs) |",
+             "|---|---:|---:|---:|"]  # fmt: skip
+    for path, label in (
+        ("platform_per_day", "`predict_scores` as committed (small batches on 1 OpenMP thread)"),
+        ("platform_per_day_no_thread_limit", "the same, the limit off (all OpenMP threads)"),
+    ):
+        if rg.has(path):
+            run = med(rg.runs(path, ("seconds_run",)))
+            step = med(rg.runs(path, ("seconds_predict",)))
+            table.append(f"| {label} | {run:.2f} | {step:.2f} | {rows / run:,.0f} |")
+    ratio = ""
+    if rg.has("platform_per_day") and rg.has("platform_per_day_no_thread_limit"):
+        on, off = (
+            ("platform_per_day", ("seconds_run",)),
+            ("platform_per_day_no_thread_limit", ("seconds_run",)),
+        )
+        on_s = ("platform_per_day", ("seconds_predict",))
+        off_s = ("platform_per_day_no_thread_limit", ("seconds_predict",))
+        ratio = (f"\n\nLimit on / off, per round then the median: whole runs **{rg.ratio(on, off):.2f}**, "
+                 f"scoring step {rg.ratio(on_s, off_s):.2f}.")  # fmt: skip
+    return (
+        f"### {name}: {rows:,} rows, {len(rg.rounds)} round(s)\n\n"
+        f"Run {m_['started']}, load average {m_['load_before']} → {m_['load_after']}: `{m_['command']}`\n\n"
+        + "\n".join(table)
+        + ratio
+        + "\n"
+    )
+
+
 def _pandas_section(part: dict[str, Any]) -> str:
     meta, points = part["meta"], part["points"]
     out = []
     for name in dict.fromkeys(p["range"] for p in points):
         pts = [p for p in points if p["range"] == name and "path" in p]
         same = next((p["same"] for p in points if p["range"] == name and "check" in p), None)
-        out.append(_range_text(name, pts, same, part.get("meta_by_range", {}).get(name, meta)))
+        render = _day_runs_text if pts[0]["path"].startswith("platform_per_day") else _range_text
+        out.append(render(name, pts, same, part.get("meta_by_range", {}).get(name, meta)))
     return (
         f"Champion `{meta['champion']}`; {meta['machine']['cores']} cores, {meta['machine']['cpu']}, "
         f"shared with other work; Python {meta['machine']['python']}, MLflow {meta['machine']['mlflow']}, "
