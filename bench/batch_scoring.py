@@ -236,14 +236,16 @@ def run_spark(args: argparse.Namespace, platform: Platform, factor: int) -> dict
         engines = args.engines.split(",")
         engines = engines if round_ % 2 == 0 else engines[::-1]
         for engine in engines:
+            name, _, threads = engine.partition(":omp")  # "spark:omp1": OMP_NUM_THREADS=1 per UDF worker
+            threads = threads or (str(args.omp_threads) if args.omp_threads else "")
             cmd = [
-                sys.executable, "-m", "bench.batch_scoring_engines", "--engine", engine,
-                "--data", str(data / f"features_x{factor}"), "--out", str(data / f"scores_{engine}_x{factor}"),
+                sys.executable, "-m", "bench.batch_scoring_engines", "--engine", name,
+                "--data", str(data / f"features_x{factor}"), "--out", str(data / f"scores_{name}_x{factor}"),
                 "--model-uri", platform.model_uri, "--tracking-uri", platform.tracking_uri,
                 "--driver-memory", args.driver_memory,
             ]  # fmt: skip
-            if args.omp_threads and engine == "spark":
-                cmd += ["--omp-threads", str(args.omp_threads)]
+            if threads and name == "spark":
+                cmd += ["--omp-threads", threads]
             point = {"scale": factor, "round": round_, **measure(cmd)}
             print(json.dumps(point), flush=True)
             points.append(point)
@@ -261,7 +263,11 @@ def main() -> None:
     parser.add_argument("--day-runs", type=int, default=0, help="pandas: also N days scored one run each")
     parser.add_argument("--no-loop", action="store_true", help="pandas: skip the day-by-day pyfunc loop")
     parser.add_argument("--scales", default="1,30", help="spark: feature scales (tiled, jittered)")
-    parser.add_argument("--engines", default="pandas,spark", help="spark: the engines compared")
+    parser.add_argument(
+        "--engines",
+        default="pandas,spark",
+        help="spark: the engines compared (spark:omp1: 1 OpenMP thread per worker)",
+    )
     parser.add_argument("--omp-threads", type=int, default=None, help="spark: OMP_NUM_THREADS per UDF worker")
     parser.add_argument("--data-dir", default=None, help="spark: where the scaled features go (temp)")
     parser.add_argument("--driver-memory", default="4g", help="spark: spark.driver.memory")
