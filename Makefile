@@ -92,5 +92,6 @@ bench-platform: $(STAMP)
 
 ## bench-batch-scoring: predictions asset vs pyfunc, Spark UDF vs pandas at 1x/30x → docs/batch_scoring.md
 bench-batch-scoring: $(STAMP)
-	$(BIN)/python -m bench.batch_scoring
-	$(BIN)/python -m bench.batch_scoring --engine spark
+	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --day-runs 7
+	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --engine spark --engines pandas,spark,spark:omp1 --scales 1 --rounds 2
+	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --engine spark --engines spark:omp1 --scales 30 --rounds 1

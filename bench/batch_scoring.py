@@ -2,8 +2,9 @@
 ``mlflow.pyfunc`` on the same rows; with ``--engine spark`` (issue 17), ``mlflow.pyfunc.spark_udf``
 vs pandas predict on the same features at 1× and 30×.
 
-    python -m bench.batch_scoring [--rounds 3] [--home DIR]                # pandas: asset vs pyfunc
-    python -m bench.batch_scoring --engine spark [--rounds 2] [--scales 1,30] [--home DIR]
+    python -m bench.batch_scoring [--rounds 3] [--ranges month,year] [--no-loop] [--day-runs 7] [--home DIR]
+    python -m bench.batch_scoring --engine spark [--engines pandas,spark,spark:omp1] [--scales 1] [--rounds 2]
+    python -m bench.batch_scoring --engine spark --engines spark:omp1 --scales 30 --rounds 1
 
 Both start from a real champion: the flights year ingested, trained, gated and deployed through the
 platform's own Dagster path (``Lifecycle``) into ``--home`` (kept and reused when given).
@@ -262,7 +263,11 @@ def main() -> None:
     parser.add_argument("--ranges", default="month,year", help="pandas: of " + ", ".join(RANGES))
     parser.add_argument("--day-runs", type=int, default=0, help="pandas: also N days scored one run each")
     parser.add_argument("--no-loop", action="store_true", help="pandas: skip the day-by-day pyfunc loop")
-    parser.add_argument("--scales", default="1,30", help="spark: feature scales (tiled, jittered)")
+    parser.add_argument(
+        "--scales",
+        default="1",
+        help="spark: feature scales (tiled, jittered); pandas one-shot does not fit at 30×",
+    )
     parser.add_argument(
         "--engines",
         default="pandas,spark",
