@@ -83,6 +83,15 @@ constraints: $(STAMP)
 clean:
 	rm -rf $(ML_PLATFORM_HOME) .pytest_cache .mypy_cache .ruff_cache
 
-## bench: benchmarks (not tests) → docs/benchmarks.md
-bench: $(STAMP)
+## bench: benchmarks (not tests) → docs/benchmarks.md; in parts: bench-platform, bench-batch-scoring
+.PHONY: bench-platform bench-batch-scoring
+bench: bench-platform bench-batch-scoring
+
+bench-platform: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## bench-batch-scoring: predictions asset vs pyfunc, Spark UDF vs pandas at 1x/30x → docs/batch_scoring.md
+bench-batch-scoring: $(STAMP)
+	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --day-runs 7
+	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --engine spark --engines pandas,spark,spark:omp1 --scales 1 --rounds 2
+	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --engine spark --engines spark:omp1 --scales 30 --rounds 1

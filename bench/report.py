@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -16,7 +17,8 @@ def _row(label: str, runs: list[dict[str, Any]], key: str = "wall") -> str:
     return f"| {label} | {_med(runs, key):.1f} s | {values} | {max(float(r['peak_rss_gb']) for r in runs):.2f} GB |"
 
 
-def render(results: dict[str, Any], command: str) -> str:
+def render(results: dict[str, Any], command: str, extra_summary: Sequence[str] = ()) -> str:
+    """The page; ``extra_summary``: more rows for the summary table (other benches' figures)."""
     command = results.get("command", command)
     full = results["full_1x"]
     ratio = _med(full["dagster"], "wall") / _med(full["floor"], "wall")
@@ -74,6 +76,7 @@ def render(results: dict[str, Any], command: str) -> str:
             f"| peak memory at {factor}×, all processes of the Dagster path (floor) | ≤ 8 GB | "
             f"**{peak:.2f} GB** ({floor_peak:.2f} GB) |"
         )
+    lines += list(extra_summary)
     lines += [
         "",
         "## Full cold build, 1× (336,776 flights, 365 partitions)",

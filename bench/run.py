@@ -246,9 +246,11 @@ def main() -> None:
         results["seconds_1x"] = scaled_started - started
     results["seconds_total"] = earlier + time.time() - started
     save()
+    from bench.batch_scoring_report import summary_rows
     from bench.report import render
 
-    args.out.write_text(render(results, " ".join(["python -m bench.run", *sys.argv[1:]])))
+    extra = summary_rows(ROOT / "docs" / "batch_scoring.json")  # bench.batch_scoring's figure, if measured
+    args.out.write_text(render(results, " ".join(["python -m bench.run", *sys.argv[1:]]), extra))
     print(args.out.read_text())
 
 

@@ -49,3 +49,34 @@ def test_pipeline_for_spec_uses_its_estimator_columns_and_params() -> None:
     prep = pipeline_for(spec)[:-1]
     columns = {c for _, _, cols in prep.steps[0][1].transformers for c in cols}
     assert columns == set(spec.features.categorical) | set(spec.features.numeric)
+
+
+def test_small_batches_are_scored_on_one_openmp_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small batch runs on one OpenMP thread, a large one as configured; the scores are the same."""
+    from sklearn.pipeline import make_pipeline as sk_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from ml_platform.ml import model_factory
+
+    seen: list[int] = []
+
+    def record(X: pd.DataFrame) -> pd.DataFrame:
+        seen.append(min(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"))
+        return X
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    y = (X["a"] + rng.normal(scale=0.5, size=400) > 0).astype(int)
+    model = sk_pipeline(
+        FunctionTransformer(record), make_pipeline("hist_gradient_boosting", "classification", [], ["a", "b"],
+                                                   {"max_iter": 10, "random_state": 0})
+    ).fit(X, y)  # fmt: skip
+    seen.clear()
+    with threadpool_limits(2, user_api="openmp"):  # as configured: 2 threads, whatever the machine
+        small = predict_scores(model, X, "classification")
+        monkeypatch.setattr(model_factory, "SINGLE_THREAD_ROWS", 100)
+        large = predict_scores(model, X, "classification")
+    assert seen == [1, 2]
+    np.testing.assert_array_equal(small, large)
+    np.testing.assert_array_equal(small, model.predict_proba(X)[:, 1])
