@@ -13,16 +13,19 @@ import pandas as pd
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import label_of
-from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.model_factory import spec_scores
 from ml_platform.ml.monitoring import (
     MODEL_VERSION,
+    PREDICTED_CLASS,
     SCORE,
+    class_summary,
     day_performance,
     join_outcomes,
     known_metric,
     predictions_frame,
     reference_metrics,
     score_summary,
+    scores_of,
     summary_text,
     with_ids,
 )
@@ -80,17 +83,20 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             return
         model = mlflow.load_sklearn(f"models:/{name}/{version}")  # the alias, resolved once, above
         cols = list(getattr(model, "feature_names_in_", spec.features.model_columns))
-        scores = predict_scores(model, features[cols], spec.task) if len(features) else np.array([])
-        out = predictions_frame(pipeline.name, features, scores, version)
+        classes = spec.class_names  # multiclass: predicted class, its probability, every class's
+        scores = spec_scores(spec, model, features[cols]) if len(features) else np.array([])
+        out = predictions_frame(pipeline.name, features, scores, version, classes)
         threshold = spec.evaluation.decision_threshold
         for key in context.partition_keys:
-            day = out[SCORE].to_numpy()[out[PARTITION_COLUMN].to_numpy() == key]
+            in_day = out[PARTITION_COLUMN].to_numpy() == key
+            day = out[SCORE].to_numpy()[in_day]
             context.add_asset_metadata(
                 {MODEL_VERSION: version, "dagster/row_count": len(day)}
-                | score_summary(day, spec.task, threshold),
+                | score_summary(day, spec.metric_task, threshold)
+                | (class_summary(out[PREDICTED_CLASS].to_numpy()[in_day], classes) if classes else {}),
                 partition_key=key,
             )
-        summary = score_summary(out[SCORE].to_numpy(), spec.task, threshold)
+        summary = score_summary(out[SCORE].to_numpy(), spec.metric_task, threshold)
         context.log.info(f"{label}: {len(out)} rows scored by {name} v{version} ({summary_text(summary)})")
         yield dg.Output(
             out,
@@ -105,7 +111,7 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
     spec = pipeline.spec
     perf = spec.monitoring.performance
     metric = perf.metric or spec.gate.metric
-    known_metric(spec.task, metric)
+    known_metric(spec.metric_task, metric)
     main = spec.main_table
 
     @dg.asset(
@@ -145,9 +151,9 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 run_id = mlflow.model_version(spec.model_name, version).run_id
                 references[version] = reference_metrics(mlflow.run_metrics(run_id), metric)
             result = day_performance(
-                spec.task,
+                spec.metric_task,
                 key,
-                day[SCORE].to_numpy(),
+                scores_of(day, spec.class_names),
                 day["label"].to_numpy(),
                 perf.labels_known_share,
                 perf.min_rows,
