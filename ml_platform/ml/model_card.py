@@ -110,7 +110,11 @@ def model_card(
         "## Holdout metrics (95% bootstrap intervals)",
         "",
         *metrics_table(report),
-        *(["", "## Per class (holdout, most probable class)", "", *per_class_table(report)] if report.get("per_class") else []),
+        *(
+            ["", "## Per class (holdout, most probable class)", "", *per_class_table(report)]
+            if report.get("per_class")
+            else []
+        ),
         "",
         f"Champion at evaluation: {('v' + str(report['champion_version'])) if report.get('champion_version') else 'none'}",
         "",

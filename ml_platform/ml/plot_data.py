@@ -112,7 +112,8 @@ def confusion_series(y: np.ndarray, scores: np.ndarray, classes: Sequence[str]) 
 
 
 def per_class_series(
-    per_class: Mapping[str, Sequence[Mapping[str, Any]]], metrics: Sequence[str] = ("precision", "recall", "f1")
+    per_class: Mapping[str, Sequence[Mapping[str, Any]]],
+    metrics: Sequence[str] = ("precision", "recall", "f1"),
 ) -> dict[str, Any]:
     """Per candidate and metric, one value per class in class order (NaN where undefined, e.g. the
     precision of a class never predicted); labels carry each class's support."""
@@ -123,7 +124,8 @@ def per_class_series(
         by_class = {r["class"]: r for r in rows}
         bars[name] = {
             m: np.array(
-                [np.nan if by_class.get(c, {}).get(m) is None else by_class[c][m] for c in classes], dtype=float
+                [np.nan if by_class.get(c, {}).get(m) is None else by_class[c][m] for c in classes],
+                dtype=float,
             )
             for m in metrics
         }

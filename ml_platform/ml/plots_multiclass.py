@@ -15,7 +15,9 @@ from ml_platform.ml.plots import COLORS, _render
 METRIC_COLORS = {"precision": "#4f46e5", "recall": "#059669", "f1": "#d97706"}
 
 
-def confusion_matrix_png(y: np.ndarray, score: np.ndarray, classes: Sequence[str], name: str = "challenger") -> bytes:
+def confusion_matrix_png(
+    y: np.ndarray, score: np.ndarray, classes: Sequence[str], name: str = "challenger"
+) -> bytes:
     """k x k counts with each true class's row share."""
     data = confusion_series(y, score, classes)
     counts, shares = data["counts"], data["shares"]
@@ -56,9 +58,13 @@ def per_class_png(per_class: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes
         ax = fig.add_subplot()
         bars = data["bars"]["challenger"]
         for i, (metric, values) in enumerate(bars.items()):
-            ax.barh(pos + (i - 1) * 0.27, np.nan_to_num(values), 0.27, color=METRIC_COLORS[metric], label=metric)
+            ax.barh(
+                pos + (i - 1) * 0.27, np.nan_to_num(values), 0.27, color=METRIC_COLORS[metric], label=metric
+            )
         if "champion" in data["bars"]:
-            ax.plot(data["bars"]["champion"]["f1"], pos + 0.27, "D", color=COLORS["champion"], label="champion f1")
+            ax.plot(
+                data["bars"]["champion"]["f1"], pos + 0.27, "D", color=COLORS["champion"], label="champion f1"
+            )
         ax.set_yticks(pos, data["labels"], fontsize="small")
         ax.invert_yaxis()
         ax.set(xlim=(0, 1), xlabel="holdout value", title="challenger per class (most probable class)")

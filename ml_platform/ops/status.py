@@ -74,7 +74,15 @@ def collect_status(
 def render_text(
     statuses: Sequence[dict[str, Any]],
     metric_names: Sequence[str] = (
-        "roc_auc", "log_loss", "brier", "rmse", "mae", "r2", "roc_auc_macro", "accuracy", "f1_macro"
+        "roc_auc",
+        "log_loss",
+        "brier",
+        "rmse",
+        "mae",
+        "r2",
+        "roc_auc_macro",
+        "accuracy",
+        "f1_macro",
     ),
 ) -> str:
     lines: list[str] = []

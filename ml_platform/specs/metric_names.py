@@ -11,4 +11,6 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "multiclass": ("roc_auc_macro", "log_loss", "accuracy", "f1_macro"),
     "regression": ("rmse", "mae", "r2"),
 }
-HIGHER_IS_BETTER = frozenset({"roc_auc", "r2", "precision", "recall", "roc_auc_macro", "accuracy", "f1_macro"})
+HIGHER_IS_BETTER = frozenset(
+    {"roc_auc", "r2", "precision", "recall", "roc_auc_macro", "accuracy", "f1_macro"}
+)

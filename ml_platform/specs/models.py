@@ -280,7 +280,9 @@ class PipelineSpec(_Strict):
             kind = (
                 f"multiclass, {len(self.target.classes or [])} target.classes"
                 if self.metric_task == "multiclass"
-                else "binary" if self.task == "classification" else ""
+                else "binary"
+                if self.task == "classification"
+                else ""
             )
             raise ValueError(
                 f"gate.metric '{self.gate.metric}' does not fit task '{self.task}'"

@@ -18,7 +18,9 @@ from bench.seattle_weather_baseline import data_file
 from bench.seattle_weather_multiclass_baseline import CLASSES, baselines
 from ml_platform.specs import parse_spec
 
-SPEC = Path(__file__).resolve().parents[2] / "datasets" / "seattle_weather" / "seattle_weather_multiclass.yaml"
+SPEC = (
+    Path(__file__).resolve().parents[2] / "datasets" / "seattle_weather" / "seattle_weather_multiclass.yaml"
+)
 NAME = "seattle_weather_multiclass"
 PLAIN = "LogisticRegression(C=1, max_iter=1000) on scaled features"
 

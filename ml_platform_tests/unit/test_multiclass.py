@@ -97,7 +97,9 @@ def test_scores_of_the_wrong_shape_or_labels_are_refused() -> None:
 
 def test_per_class_records_and_slices() -> None:
     y = np.array([0, 0, 1, 1, 2, 2], dtype=float)
-    p = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8], [0.5, 0.2, 0.3]])
+    p = np.array(
+        [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8], [0.5, 0.2, 0.3]]
+    )
     rows = {r["class"]: r for r in mc.per_class(y, p, CLASSES)}
     # predicted: a, b, b, b, c, a
     assert rows["a"] == {
@@ -148,7 +150,10 @@ def test_confusion_series_counts_and_row_shares() -> None:
 
 def test_per_class_and_one_vs_rest_series() -> None:
     y, p = sample(300)
-    records = {"challenger": mc.per_class(y, p, CLASSES), "champion": mc.per_class(y, p[:, [1, 0, 2]], CLASSES)}
+    records = {
+        "challenger": mc.per_class(y, p, CLASSES),
+        "champion": mc.per_class(y, p[:, [1, 0, 2]], CLASSES),
+    }
     data = per_class_series(records)
     assert data["classes"] == CLASSES
     assert data["bars"]["challenger"]["f1"] == pytest.approx([r["f1"] for r in records["challenger"]])
@@ -224,8 +229,11 @@ def test_a_multiclass_spec_validates_with_multiclass_metric_names(tmp_path: Path
 
 def test_binary_metric_names_on_a_multiclass_spec_and_back_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path, multiclass(gate={"metric": "roc_auc", "min_value": 0.5}))
-    with pytest.raises(SpecError, match=r"gate.metric 'roc_auc' does not fit task 'classification' "
-                       r"\(multiclass, 3 target.classes\): use one of roc_auc_macro, log_loss, accuracy, f1_macro"):
+    with pytest.raises(
+        SpecError,
+        match=r"gate.metric 'roc_auc' does not fit task 'classification' "
+        r"\(multiclass, 3 target.classes\): use one of roc_auc_macro, log_loss, accuracy, f1_macro",
+    ):
         load_spec(path)
     text = spec_error(tmp_path, gate={"metric": "accuracy", "min_value": 0.5})
     assert "gate.metric 'accuracy' does not fit task 'classification' (binary): use one of roc_auc" in text
@@ -238,7 +246,9 @@ def test_binary_metric_names_on_a_multiclass_spec_and_back_are_refused(tmp_path:
 
 def test_isin_values_missing_from_the_classes_are_named_at_spec_time(tmp_path: Path) -> None:
     path = write(tmp_path, multiclass(**{"target.classes": ["yes", "no"]}))
-    with pytest.raises(SpecError, match=r"main_table.columns.outcome.isin: \['maybe'\] not in target.classes"):
+    with pytest.raises(
+        SpecError, match=r"main_table.columns.outcome.isin: \['maybe'\] not in target.classes"
+    ):
         load_spec(path)
 
 
@@ -254,7 +264,10 @@ def test_int_classes_on_an_int_column(tmp_path: Path) -> None:
     label = build_features(spec, main, {})["bought"]
     assert label.iloc[:3].tolist() == [1.0, 2.0, 0.0] and pd.isna(label.iloc[3])
     path = write(tmp_path, multiclass(**{**changes, "target.classes": ["1", "2", "3"]}), "text.yaml")
-    with pytest.raises(SpecError, match=r"target.classes: \['1', '2', '3'\] not of the dtype of target.column 'outcome' \(int\)"):
+    with pytest.raises(
+        SpecError,
+        match=r"target.classes: \['1', '2', '3'\] not of the dtype of target.column 'outcome' \(int\)",
+    ):
         load_spec(path)
 
 
@@ -273,5 +286,7 @@ def test_a_label_outside_the_classes_names_the_column_and_the_field(tmp_path: Pa
     spec = load_spec(write(tmp_path, multiclass(), "isin.yaml"))
     raw = main.drop(columns=[PARTITION_COLUMN]).assign(day="2024-01-01", **{PARTITION_COLUMN: "2024-01-01"})
     result = clean_table(raw, spec.main_table, time=spec.partitioning.time_spec)
-    assert result.quarantine[REASONS_COLUMN].tolist() == ["outcome: fails isin(['yes', 'no', 'maybe']): 'perhaps'"]
+    assert result.quarantine[REASONS_COLUMN].tolist() == [
+        "outcome: fails isin(['yes', 'no', 'maybe']): 'perhaps'"
+    ]
     assert build_features(spec, result.cleaned, {})["bought"].tolist() == [1.0, 2.0]
