@@ -36,8 +36,10 @@ class TargetSpec(_Strict):
     )
     classes: list[str | int | bool] | None = Field(
         default=None,
-        description="multiclass: the label is the index of the column's value in this list "
-        "(other values are quarantined at features)",
+        description="two classes: binary, the last one positive; three or more: multiclass, the label "
+        "is the index of the row's value in this list and models give one probability per class. A value "
+        "not in the list fails the features step naming the column and this field; the column's `isin` "
+        "(which must list only these classes) quarantines such rows at cleaning instead",
     )
     missing: Literal["drop"] = Field(
         default="drop",
