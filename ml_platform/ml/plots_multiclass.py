@@ -68,7 +68,7 @@ def per_class_png(per_class: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes
         ax.set_yticks(pos, data["labels"], fontsize="small")
         ax.invert_yaxis()
         ax.set(xlim=(0, 1), xlabel="holdout value", title="challenger per class (most probable class)")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
 
     return _render(draw, 6.0, 1.4 + 0.55 * len(pos))
 
