@@ -29,7 +29,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("PartitioningSpec", "missing_days"): "allow",
     ("PartitioningSpec", "empty_days"): "allow",
     ("TargetSpec", "greater_than"): 15,
-    ("TargetSpec", "classes"): ["no", "yes"],
+    ("TargetSpec", "classes"): ["sun", "rain", "drizzle", "snow", "fog"],
     ("TargetSpec", "missing"): "drop",
     ("EstimatorSpec", "kind"): "hist_gradient_boosting",
     ("FeaturesSpec", "categorical"): ["carrier", "origin"],

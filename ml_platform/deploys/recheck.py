@@ -11,7 +11,7 @@ from typing import Any
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.ml.gate import decide
 from ml_platform.ml.metrics import point_metrics
-from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.model_factory import spec_scores
 from ml_platform.specs.models import PipelineSpec
 
 
@@ -51,7 +51,7 @@ def recheck(
     def metrics_of(v: str) -> dict[str, float]:
         model = registry.load_sklearn(f"models:/{name}/{v}")
         used = list(getattr(model, "feature_names_in_", cols))
-        return point_metrics(spec.task, y, predict_scores(model, holdout[used], spec.task), threshold)
+        return point_metrics(spec.metric_task, y, spec_scores(spec, model, holdout[used]), threshold)
 
     decision = decide(spec.gate, metrics_of(version), metrics_of(champion) if champion else None)
     gated = report.get("champion_version") if report.get("challenger_version") == version else "?"

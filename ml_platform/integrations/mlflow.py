@@ -15,6 +15,7 @@ from ml_platform.integrations.mlflow_model import (
     SCHEMA_SAMPLE_ROWS,
     model_requirements,
     optional_inputs_signature,
+    output_classes,
     own_types,
     training_dataset,
 )
@@ -179,9 +180,12 @@ class MlflowRegistry(dg.ConfigurableResource):
         train_frame: Any,
         target: str,
         input_example: Any,
+        classes: list[str] | None = None,
     ) -> dict[str, str]:
         """One run: params, metrics, training data as an ``mlflow.data`` input, the model with
-        signature + input example, registered as a new version aliased ``challenger``."""
+        signature + input example, registered as a new version aliased ``challenger``. Multiclass
+        (``classes``, the spec's class names): the pyfunc predicts one probability per class, and the
+        MLmodel file's ``metadata.classes`` names its columns in order."""
         with self._fluent() as mlflow:
             exp_id = self.experiment_id(experiment)
             with mlflow.start_run(experiment_id=exp_id, tags=dict(tags)) as run:
@@ -203,6 +207,7 @@ class MlflowRegistry(dg.ConfigurableResource):
                     pyfunc_predict_fn=predict_fn,
                     serialization_format="skops",
                     skops_trusted_types=own_types(model),
+                    metadata={"classes": output_classes(model, classes)} if classes else None,
                 )
                 version = str(info.registered_model_version)
                 fault_point("train:after_register")

@@ -62,3 +62,9 @@ def own_types(model: Any) -> list[str]:
     import skops.io
 
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
+def output_classes(model: Any, names: list[str]) -> list[str]:
+    """The class names of ``predict_proba``'s columns, in order: the model's ``classes_`` are the
+    label indices it saw in training (a class absent from the window has no column)."""
+    return [names[int(c)] for c in model.classes_]

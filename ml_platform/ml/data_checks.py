@@ -70,7 +70,8 @@ class CheckReport:
 
 
 def labels(values: pd.Series, task: str, target: TargetSpec) -> pd.Series:
-    """The label the model learns (positive class for classification), missing where the target is."""
+    """The label the target check watches (the positive class for binary classification; for
+    multiclass, the last of ``target.classes``), missing where the target is."""
     if task == "classification" and (target.positive_class is not None or target.classes is not None):
         positive = (
             target.positive_class if target.positive_class is not None else (target.classes or [""])[-1]

@@ -93,21 +93,35 @@ def label_of(spec: PipelineSpec, main: pd.DataFrame) -> pd.Series:
 
 
 def _class_label(spec: PipelineSpec, values: pd.Series) -> pd.Series:
-    """1.0 for the positive class (``positive_class``, or the last of ``classes``), 0.0 otherwise."""
+    """With ``classes``: the index of the row's class in the list (binary: 1.0 for the last, the
+    positive class); with ``positive_class``: 1.0 for it, 0.0 otherwise. NaN where the value is missing."""
     target = spec.target
     known = values.notna()
-    text = values.astype(str)
     if target.classes is not None:
-        classes = [str(c) for c in target.classes]
-        unknown = sorted(set(text[known]) - set(classes))
-        if unknown:
-            raise ValueError(
-                f"target.column '{target.column}' has value(s) {unknown[:5]} not in target.classes {classes}"
-            )
-        positive = classes[-1]
-    else:
-        positive = str(target.positive_class)
+        return _class_index(target.column, list(target.classes), values)
+    text = values.astype(str)
+    positive = str(target.positive_class)
     return pd.Series(np.where(known, (text == positive).astype(float), np.nan), index=values.index)
+
+
+def _class_index(column: str, classes: list[Any], values: pd.Series) -> pd.Series:
+    """Position of each value in ``classes`` as a float (NaN where missing); a value not in the list
+    is an error naming the column and ``target.classes`` (numbers compare as numbers: an int column
+    with missing values reads as floats)."""
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes):
+        index = values.astype(float).map({float(c): float(i) for i, c in enumerate(classes)})
+    else:
+        index = values.astype(str).map({str(c): float(i) for i, c in enumerate(classes)})
+    stray = values.notna() & index.isna()
+    if stray.any():
+        unknown = sorted(set(values[stray].astype(str)))
+        raise ValueError(
+            f"target.column '{column}' has value(s) {unknown[:5]} not in target.classes "
+            f"{[str(c) for c in classes]} ({int(stray.sum())} rows): add them to target.classes, or "
+            f"declare main_table.columns.{column}.isin so that cleaning quarantines such rows"
+        )
+    return index.where(values.notna()).astype(float)
 
 
 def build_features(spec: PipelineSpec, main: pd.DataFrame, aux: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

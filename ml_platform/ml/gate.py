@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ml_platform.specs.metric_names import HIGHER_IS_BETTER
 from ml_platform.specs.models import GateSpec
 
-HIGHER_IS_BETTER = {"roc_auc", "r2", "precision", "recall"}
+__all__ = ["HIGHER_IS_BETTER", "GateDecision", "decide"]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml_platform.ml import metrics_multiclass as mc
+
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
@@ -34,6 +36,14 @@ REGRESSION: Mapping[str, Metric] = {
 }
 
 
+MULTICLASS: Mapping[str, Metric] = {name: mc.metric_fn(name) for name in mc.NAMES}
+
+
+def is_classifier(task: str) -> bool:
+    """Binary (``classification``) or ``multiclass``: labels are classes, one class is not scorable."""
+    return task in ("classification", "multiclass")
+
+
 def tidy(value: float, decimals: int = 4) -> float:
     """A metric for people (MLflow metrics, Dagster metadata): ``decimals`` places, not 16 digits."""
     value = float(value)
@@ -43,22 +53,27 @@ def tidy(value: float, decimals: int = 4) -> float:
 
 
 def metric_table(task: str) -> Mapping[str, Metric]:
-    return CLASSIFICATION if task == "classification" else REGRESSION
+    """The metrics of ``task`` as ``PipelineSpec.metric_task`` names it."""
+    return {"classification": CLASSIFICATION, "multiclass": MULTICLASS}.get(task, REGRESSION)
 
 
 def point_metrics(
     task: str, y: np.ndarray, scores: np.ndarray, threshold: float = 0.5, where: str = "holdout"
 ) -> dict[str, float]:
     """Every metric of the task on one holdout (``where`` names the rows scored in errors);
-    classification adds precision/recall at ``threshold``."""
+    binary classification adds precision/recall at ``threshold``; multiclass ``scores`` are (n, k)
+    class probabilities (the threshold does not apply: the predicted class is the most probable)."""
     y = np.asarray(y, dtype=float)
     scores = np.asarray(scores, dtype=float)
     if len(y) == 0:
         raise ValueError(f"cannot score an empty {where}")
     if not np.isfinite(scores).all():
         raise ValueError(f"{int((~np.isfinite(scores)).sum())} non-finite predictions on the {where}")
-    if task == "classification" and len(np.unique(y)) < 2:
+    if is_classifier(task) and len(np.unique(y)) < 2:
         raise ValueError(f"{where} holds a single class: AUC is undefined")
+    if task == "multiclass":
+        mc.checked(y, scores, where)
+        return {**mc.multiclass_metrics(y, scores), "n": float(len(y))}
     out = {name: fn(y, scores) for name, fn in metric_table(task).items()}
     if task == "classification":
         pred = (scores >= threshold).astype(int)
@@ -112,12 +127,20 @@ def bootstrap_ci(
     table = metric_table(task)
     draws: dict[str, list[float]] = {name: [] for name in table}
     n = len(y)
-    uniq, group = np.unique(scores, return_inverse=True)
+    if task == "multiclass":
+        prepared = mc.prepare(y, scores)
+    else:
+        uniq, group = np.unique(scores, return_inverse=True)
     report_every = max(1, samples // 10)
     for i in range(samples):
         if progress is not None and i and i % report_every == 0:
             progress(i, samples)
         counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+        if task == "multiclass":
+            for name, value in mc.weighted_metrics(prepared, counts).items():
+                if np.isfinite(value):
+                    draws[name].append(value)
+            continue
         if task == "classification":
             values = _weighted_classification(y, scores, group, len(uniq), counts)
             if values is None:
@@ -158,7 +181,7 @@ def slice_metrics(
         values = frame[column].to_numpy()
         for value in pd.unique(values):
             mask = values == value
-            if mask.sum() < min_rows or (task == "classification" and len(np.unique(y[mask])) < 2):
+            if mask.sum() < min_rows or (is_classifier(task) and len(np.unique(y[mask])) < 2):
                 continue
             ci = bootstrap_ci(task, y[mask], scores[mask], samples).get(metric, (np.nan, np.nan))
             rows.append(
@@ -174,6 +197,10 @@ def slice_metrics(
     return pd.DataFrame(rows, columns=["slice", "value", "n", metric, "ci_low", "ci_high"])
 
 
-def baseline_scores(task: str, y_train: np.ndarray, n: int) -> np.ndarray:
-    """Naive baseline: the training base rate (classification) or training mean (regression)."""
+def baseline_scores(task: str, y_train: np.ndarray, n: int, n_classes: int | None = None) -> np.ndarray:
+    """Naive baseline: the training base rate (classification), the training class shares on every
+    row (multiclass, from the training labels ``y_train``) or the training mean (regression)."""
+    if task == "multiclass":
+        assert n_classes is not None
+        return np.tile(mc.class_shares(y_train, n_classes), (n, 1))
     return np.full(n, float(np.mean(y_train)))

@@ -28,6 +28,33 @@ def metrics_table(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def per_class_table(report: Mapping[str, Any]) -> list[str]:
+    """Multiclass: precision, recall, F1 and one-vs-rest AUC per class, challenger (and champion F1);
+    empty for other tasks."""
+    rows = report.get("per_class", {}).get("challenger")
+    if not rows:
+        return []
+    champion = {r["class"]: r for r in report["per_class"].get("champion", [])}
+
+    def cell(value: Any) -> str:
+        return "" if value is None else f"{value:.4f}"
+
+    lines = [
+        "| class | support | predicted | precision | recall | F1 | one-vs-rest AUC |"
+        + (" champion F1 |" if champion else ""),
+        "|---|---|---|---|---|---|---|" + ("---|" if champion else ""),
+    ]
+    for r in rows:
+        line = (
+            f"| {r['class']} | {r['support']} | {r['predicted']} | {cell(r['precision'])} | "
+            f"{cell(r['recall'])} | {cell(r['f1'])} | {cell(r['roc_auc'])} |"
+        )
+        if champion:
+            line += f" {cell(champion.get(r['class'], {}).get('f1'))} |"
+        lines.append(line)
+    return lines
+
+
 def embedded_images(images: Mapping[str, bytes]) -> list[str]:
     """Markdown images with ``data:`` URIs (the Dagster UI renders them inline)."""
     lines: list[str] = []
@@ -83,6 +110,11 @@ def model_card(
         "## Holdout metrics (95% bootstrap intervals)",
         "",
         *metrics_table(report),
+        *(
+            ["", "## Per class (holdout, most probable class)", "", *per_class_table(report)]
+            if report.get("per_class")
+            else []
+        ),
         "",
         f"Champion at evaluation: {('v' + str(report['champion_version'])) if report.get('champion_version') else 'none'}",
         "",

@@ -98,9 +98,18 @@ def fit_lean(model: Pipeline, owned: list[Any], y: Any) -> Pipeline:
 SINGLE_THREAD_ROWS = 20_000
 
 
-def predict_scores(model: Any, frame: Any, task: str) -> np.ndarray:
-    """Positive-class probability (classification) or prediction (regression), as floats."""
+def predict_scores(model: Any, frame: Any, task: str, n_classes: int | None = None) -> np.ndarray:
+    """Positive-class probability (binary classification), one probability per class, shape
+    (n, ``n_classes``) in ``target.classes`` order (multiclass; a class the training window lacked
+    gets probability 0), or the prediction (regression), as floats."""
     with _threads_for(len(frame)):
+        if task == "multiclass":
+            assert n_classes is not None, "multiclass scores need the number of classes"
+            proba = np.asarray(model.predict_proba(frame), dtype=float)
+            seen = np.asarray(getattr(model, "classes_", np.arange(proba.shape[1])), dtype=float).astype(int)
+            scores = np.zeros((proba.shape[0], n_classes))
+            scores[:, seen] = proba
+            return scores
         if task == "classification" and hasattr(model, "predict_proba"):
             return np.asarray(model.predict_proba(frame))[:, 1].astype(float)
         out = np.asarray(model.predict(frame))
@@ -118,3 +127,15 @@ def _threads_for(rows: int) -> Any:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1, user_api="openmp")
+
+
+def spec_scores(spec: PipelineSpec, model: Any, frame: Any) -> np.ndarray:
+    """``predict_scores`` for the spec's task (multiclass: one column per ``target.classes``)."""
+    classes = spec.class_names
+    return predict_scores(model, frame, spec.metric_task, len(classes) if classes else None)
+
+
+def top_score(scores: np.ndarray) -> np.ndarray:
+    """One number per row: the score itself, or (multiclass) the probability of the most probable class."""
+    s = np.asarray(scores, dtype=float)
+    return s.max(axis=1) if s.ndim == 2 else s

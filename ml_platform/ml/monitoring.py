@@ -3,7 +3,7 @@ functions, no Dagster, no MLflow."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.metrics import bootstrap_ci, metric_table, point_metrics
+from ml_platform.ml.metrics import bootstrap_ci, is_classifier, metric_table, point_metrics
 
 PREDICTION_ID = "prediction_id"
 ROW = "row"
 SCORE = "score"
 MODEL_VERSION = "model_version"
+PREDICTED_CLASS = "predicted_class"
+PROBA_PREFIX = "proba_"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -40,16 +42,51 @@ def with_ids(pipeline: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def predictions_frame(
-    pipeline: str, features: pd.DataFrame, scores: np.ndarray, version: str
+    pipeline: str,
+    features: pd.DataFrame,
+    scores: np.ndarray,
+    version: str,
+    classes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
+    """Ids, ``score`` and ``model_version`` per row. Multiclass (``classes``, scores (n, k)):
+    ``score`` is the probability of ``predicted_class`` (the most probable class, by name), and
+    ``proba_<class>`` holds every class's probability (so live performance can score any metric)."""
     out = with_ids(pipeline, features)
-    out[SCORE] = np.asarray(scores, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    if classes is None:
+        out[SCORE] = s
+    else:
+        s = s.reshape(len(out), len(classes))
+        top = np.argmax(s, axis=1)
+        out[SCORE] = s[np.arange(len(out)), top] if len(out) else np.array([], dtype=float)
+        out[PREDICTED_CLASS] = np.asarray(list(classes), dtype=object)[top] if len(out) else []
+        for i, name in enumerate(classes):
+            out[proba_column(name)] = s[:, i]
     out[MODEL_VERSION] = str(version)
     return out
 
 
+def proba_column(name: str) -> str:
+    return f"{PROBA_PREFIX}{name}"
+
+
+def scores_of(predictions: pd.DataFrame, classes: Sequence[str] | None) -> np.ndarray:
+    """The scores a predictions frame recorded: ``score``, or (multiclass) the (n, k) class probabilities."""
+    if classes is None:
+        return predictions[SCORE].to_numpy(dtype=float)
+    return predictions[[proba_column(c) for c in classes]].to_numpy(dtype=float)
+
+
+def class_summary(predicted: np.ndarray, classes: Sequence[str]) -> dict[str, float]:
+    """Multiclass: each class's share of the predicted classes (``predicted_share_<class>``)."""
+    values = np.asarray(predicted, dtype=object)
+    n = max(len(values), 1)
+    return {f"predicted_share_{c}": float((values == c).sum() / n) for c in classes}
+
+
 def score_summary(scores: np.ndarray, task: str, threshold: float) -> dict[str, float]:
-    """Quantiles, mean and (classification) the share at or above the decision threshold."""
+    """Quantiles, mean and (binary classification) the share at or above the decision threshold;
+    multiclass scores are the predicted class's probability (no threshold applies)."""
     s = np.asarray(scores, dtype=float)
     if len(s) == 0:
         return {"score_mean": float("nan")}
@@ -94,13 +131,14 @@ def day_performance(
     threshold: float,
 ) -> DayPerformance:
     """Metrics of one day's scores against its outcomes (NaN = not known yet), with percentile
-    bootstrap intervals; nothing is computed until ``known_share`` of the rows have a label."""
+    bootstrap intervals; nothing is computed until ``known_share`` of the rows have a label.
+    Multiclass ``scores`` are the (n, k) class probabilities."""
     y = np.asarray(labels, dtype=float)
     s = np.asarray(scores, dtype=float)
     mask = ~np.isnan(y)
     labelled = int(mask.sum())
     known = len(y) > 0 and labelled / len(y) >= known_share and labelled >= min_rows
-    if task == "classification" and known and len(np.unique(y[mask])) < 2:
+    if is_classifier(task) and known and len(np.unique(y[mask])) < 2:
         known = False
     if not known:
         return DayPerformance(day, len(y), labelled, False, {}, {})
@@ -163,7 +201,7 @@ def daily_reference(
     values = []
     for day in np.unique(days):
         mask = days == day
-        if mask.sum() < min_rows or (task == "classification" and len(np.unique(y[mask])) < 2):
+        if mask.sum() < min_rows or (is_classifier(task) and len(np.unique(y[mask])) < 2):
             continue
         values.append(fn(y[mask], scores[mask]))
     if not values:

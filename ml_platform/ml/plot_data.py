@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 #: the score of a ranking that knows nothing (drawn as the reference on slice charts)
-NO_SKILL = {"roc_auc": 0.5}
-BOUNDED = {"roc_auc", "brier", "precision", "recall"}
+NO_SKILL = {"roc_auc": 0.5, "roc_auc_macro": 0.5}
+BOUNDED = {"roc_auc", "brier", "precision", "recall", "roc_auc_macro", "accuracy", "f1_macro"}
 
 
 def is_constant(scores: np.ndarray) -> bool:
@@ -98,3 +98,50 @@ def _natural(row: Mapping[str, Any]) -> tuple[int, float, str]:
         return (0, float(value), value)
     except ValueError:
         return (1, 0.0, value)
+
+
+def confusion_series(y: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Multiclass confusion matrix of the most probable class: counts (row = true class, column =
+    predicted) and each row's shares (a class absent from the rows has a row of zeros)."""
+    from ml_platform.ml.metrics_multiclass import confusion
+
+    counts = confusion(y, scores)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    return {"counts": counts, "shares": shares, "classes": [str(c) for c in classes]}
+
+
+def per_class_series(
+    per_class: Mapping[str, Sequence[Mapping[str, Any]]],
+    metrics: Sequence[str] = ("precision", "recall", "f1"),
+) -> dict[str, Any]:
+    """Per candidate and metric, one value per class in class order (NaN where undefined, e.g. the
+    precision of a class never predicted); labels carry each class's support."""
+    challenger = list(per_class.get("challenger", []))
+    classes = [r["class"] for r in challenger]
+    bars: dict[str, dict[str, np.ndarray]] = {}
+    for name, rows in per_class.items():
+        by_class = {r["class"]: r for r in rows}
+        bars[name] = {
+            m: np.array(
+                [np.nan if by_class.get(c, {}).get(m) is None else by_class[c][m] for c in classes],
+                dtype=float,
+            )
+            for m in metrics
+        }
+    labels = [f"{r['class']} (n={r['support']})" for r in challenger]
+    return {"classes": classes, "labels": labels, "bars": bars}
+
+
+def roc_ovr_series(y: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """One-vs-rest ROC curve and AUC per class, for the classes the rows hold both as positives and
+    negatives (the others have no curve)."""
+    labels = np.asarray(y, dtype=float).astype(int)
+    p = np.asarray(scores, dtype=float)
+    out = {}
+    for c, name in enumerate(classes):
+        positive = labels == c
+        if positive.all() or not positive.any():
+            continue
+        out[str(name)] = roc_series(positive.astype(float), p[:, c])
+    return out

@@ -205,11 +205,21 @@ def evaluation_plots(
     threshold: float,
     slices: Mapping[str, Sequence[Mapping[str, Any]]],
     metric: str,
+    classes: Sequence[str] | None = None,
+    per_class: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> dict[str, bytes]:
-    """Every plot of the evaluation report, by file name (``*.png``)."""
+    """Every plot of the evaluation report, by file name (``*.png``); multiclass (``classes``, and
+    ``per_class`` records) draws a k x k confusion matrix, per-class metrics and one-vs-rest ROC."""
     y = np.asarray(y, dtype=float)
     plots: dict[str, bytes] = {}
-    if task == "classification":
+    if task == "multiclass":
+        from ml_platform.ml import plots_multiclass as mcp
+
+        assert classes is not None
+        plots["confusion_matrix.png"] = mcp.confusion_matrix_png(y, scores["challenger"], classes)
+        plots["per_class.png"] = mcp.per_class_png(per_class or {})
+        plots["roc_one_vs_rest.png"] = mcp.roc_ovr_png(y, scores["challenger"], classes)
+    elif task == "classification":
         plots["roc.png"] = roc_png(y, scores)
         plots["precision_recall.png"] = precision_recall_png(y, scores)
         plots["calibration.png"] = calibration_png(y, scores)

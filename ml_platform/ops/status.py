@@ -73,7 +73,17 @@ def collect_status(
 
 def render_text(
     statuses: Sequence[dict[str, Any]],
-    metric_names: Sequence[str] = ("roc_auc", "log_loss", "brier", "rmse", "mae", "r2"),
+    metric_names: Sequence[str] = (
+        "roc_auc",
+        "log_loss",
+        "brier",
+        "rmse",
+        "mae",
+        "r2",
+        "roc_auc_macro",
+        "accuracy",
+        "f1_macro",
+    ),
 ) -> str:
     lines: list[str] = []
     for st in statuses:

@@ -1,5 +1,10 @@
 """The FastAPI application: ``POST /predict``, ``GET /health``, ``GET /version``.
 
+``/predict`` answers ``predictions``, one per row: a binary classifier's row is
+``[p(negative), p(positive)]``, a regressor's a number; a multiclass model's row is one probability
+per class, with ``classes`` naming them in order and ``predicted_classes`` the most probable class
+of each row.
+
 A request reads the holder's model reference once, so validation, prediction and the log line all
 use one fully loaded version. Bad input is a 4xx whose ``detail`` names the row and field; the
 prediction log line is on disk before the answer leaves. With a token, ``/predict`` and
@@ -115,12 +120,18 @@ def create_app(
                 "predictions": predictions,
             }
         )
-        return {
+        answer = {
             "request_id": request_id,
             "model_name": loaded.name,
             "model_version": loaded.version,
             "predictions": predictions,
         }
+        if loaded.classes:  # multiclass: each prediction is one probability per class, in this order
+            answer["classes"] = loaded.classes
+            answer["predicted_classes"] = [
+                loaded.classes[max(range(len(row)), key=row.__getitem__)] for row in predictions
+            ]
+        return answer
 
     @app.post("/predict")
     async def predict(request: Request) -> JSONResponse:

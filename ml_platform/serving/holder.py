@@ -37,6 +37,7 @@ class LoadedModel:
     loaded_at: dt.datetime
     model: Any = field(repr=False)
     fields: list[Field] = field(repr=False)
+    classes: list[str] | None = None  # multiclass: the names of the probability columns, in order
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -45,7 +46,15 @@ class LoadedModel:
             "alias": self.alias,
             "run_id": self.run_id,
             "loaded_at": self.loaded_at.isoformat(),
+            **({"classes": self.classes} if self.classes else {}),
         }
+
+
+def model_classes(model: Any) -> list[str] | None:
+    """The class names a multiclass model's MLmodel file records (``metadata.classes``), else None."""
+    extra = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    classes = extra.get("classes")
+    return [str(c) for c in classes] if classes else None
 
 
 class ModelHolder:
@@ -99,6 +108,7 @@ class ModelHolder:
             loaded_at=dt.datetime.now(dt.UTC),
             model=model,
             fields=fields,
+            classes=model_classes(model),
         )
 
     def refresh(self) -> bool:

@@ -55,11 +55,16 @@ def check_target(spec: PipelineSpec) -> None:
             raise ValueError(f"target.{field}: {unknown} not among {where}'s isin values {col.isin}")
     if target.classes is not None and len(set(map(str, target.classes))) != len(target.classes):
         raise ValueError(f"target.classes: {target.classes} repeats a class")
-    if target.classes is not None and len(target.classes) != 2:
-        raise ValueError(
-            f"target.classes: {len(target.classes)} classes; evaluation and the deploy gate score two "
-            "classes [negative, positive] so far (multiclass metrics are not built yet)"
-        )
+    if target.classes is not None and len(target.classes) < 2:
+        raise ValueError(f"target.classes: {target.classes}: a classifier needs at least two classes")
+    if target.classes is not None and col.isin is not None:
+        unlisted = [v for v in col.isin if v not in target.classes]
+        if unlisted:
+            raise ValueError(
+                f"main_table.columns.{target.column}.isin: {unlisted} not in target.classes "
+                f"{target.classes}: rows with them would pass cleaning and fail at features; "
+                "add them to target.classes or remove them from isin"
+            )
 
 
 def check_time(spec: PipelineSpec) -> None:

@@ -36,8 +36,10 @@ class TargetSpec(_Strict):
     )
     classes: list[str | int | bool] | None = Field(
         default=None,
-        description="multiclass: the label is the index of the column's value in this list "
-        "(other values are quarantined at features)",
+        description="two classes: binary, the last one positive; three or more: multiclass, the label "
+        "is the index of the row's value in this list and models give one probability per class. A value "
+        "not in the list fails the features step naming the column and this field; the column's `isin` "
+        "(which must list only these classes) quarantines such rows at cleaning instead",
     )
     missing: Literal["drop"] = Field(
         default="drop",
@@ -160,7 +162,13 @@ class EvaluationSpec(_Strict):
 class GateSpec(_Strict):
     """Deploy gate: absolute threshold AND a minimum improvement over the champion."""
 
-    metric: Literal["roc_auc", "log_loss", "brier", "rmse", "mae", "r2"]
+    metric: Literal[
+        "roc_auc", "log_loss", "brier", "rmse", "mae", "r2", "roc_auc_macro", "accuracy", "f1_macro"
+    ] = Field(
+        description="binary classification: roc_auc, log_loss, brier; multiclass (target.classes, 3+): "
+        "roc_auc_macro (one-vs-rest, averaged over the classes present), log_loss, accuracy, f1_macro; "
+        "regression: rmse, mae, r2"
+    )
     min_value: float | None = None
     max_value: float | None = None
     min_improvement: float = Field(default=0.0, ge=0)
@@ -264,15 +272,13 @@ class PipelineSpec(_Strict):
         check_time(self)
         check_features(self)
         check_estimator(self)
-        higher = {"roc_auc", "r2"}
-        if (self.gate.metric in higher) != (self.gate.min_value is not None):
+        from ml_platform.specs.metric_names import HIGHER_IS_BETTER, TASK_METRICS
+
+        higher = self.gate.metric in HIGHER_IS_BETTER
+        if higher != (self.gate.min_value is not None):
             raise ValueError(
                 f"gate.metric '{self.gate.metric}' is "
-                + (
-                    "higher-is-better: use min_value"
-                    if self.gate.metric in higher
-                    else "lower-is-better: use max_value"
-                )
+                + ("higher-is-better: use min_value" if higher else "lower-is-better: use max_value")
             )
         from ml_platform.registry import FEATURE_BUILDERS
 
@@ -283,9 +289,20 @@ class PipelineSpec(_Strict):
                 f"features.builder '{self.features.builder}' reads auxiliary tables "
                 f"{sorted(needed_tables)}, but auxiliary_tables has {sorted(have)}"
             )
-        classification_metrics = {"roc_auc", "log_loss", "brier"}
-        if (self.gate.metric in classification_metrics) != (self.task == "classification"):
-            raise ValueError(f"gate.metric '{self.gate.metric}' does not fit task '{self.task}'")
+        allowed = TASK_METRICS[self.metric_task]
+        if self.gate.metric not in allowed:
+            kind = (
+                f"multiclass, {len(self.target.classes or [])} target.classes"
+                if self.metric_task == "multiclass"
+                else "binary"
+                if self.task == "classification"
+                else ""
+            )
+            raise ValueError(
+                f"gate.metric '{self.gate.metric}' does not fit task '{self.task}'"
+                + (f" ({kind})" if kind else "")
+                + f": use one of {', '.join(allowed)}"
+            )
         n_partitions = self.partitioning.n_partitions
         needed = self.training.window_partitions + self.training.holdout_partitions
         if needed > n_partitions:
@@ -322,6 +339,23 @@ class PipelineSpec(_Strict):
         if leaking:
             raise ValueError(f"features: model columns {leaking} are known only after prediction time")
         return self
+
+    @property
+    def metric_task(self) -> str:
+        """The task as scores and metrics see it: ``classification`` (binary: one probability per
+        row), ``multiclass`` (three or more ``target.classes``: one probability per class) or
+        ``regression``."""
+        classes = self.target.classes
+        if self.task == "classification" and classes is not None and len(classes) > 2:
+            return "multiclass"
+        return self.task
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """Multiclass: the classes as text, in ``target.classes`` order (label i is class i)."""
+        if self.metric_task != "multiclass":
+            return None
+        return [str(c) for c in self.target.classes or []]
 
     @property
     def higher_is_better(self) -> bool:

@@ -1,5 +1,6 @@
 """The evaluation report: challenger, champion and a naive baseline on the same time-based holdout."""
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,12 +14,14 @@ from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.gate import decide
 from ml_platform.ml.metrics import baseline_scores, bootstrap_ci, point_metrics, slice_metrics, tidy
-from ml_platform.ml.model_card import embedded_images, metrics_table
-from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.metrics_multiclass import per_class
+from ml_platform.ml.model_card import embedded_images, metrics_table, per_class_table
+from ml_platform.ml.model_factory import spec_scores
 from ml_platform.ml.monitoring import daily_reference
 from ml_platform.ml.plots import evaluation_plots
 from ml_platform.pipeline.assets.common import lazy_partitions_in
 from ml_platform.pipeline.names import PipelineNames
+from ml_platform.specs.metric_names import HIGHER_IS_BETTER
 from ml_platform.specs.models import PipelineSpec
 
 PLOTS_DIR = "evaluation/plots"
@@ -26,17 +29,27 @@ SLICE_BOOTSTRAP_SAMPLES = 100  # per-slice intervals for the slice chart (~1 s o
 
 
 def score_candidates(
-    spec: PipelineSpec, holdout: pd.DataFrame, challenger: Any, champion: Any | None, train_label_mean: float
+    spec: PipelineSpec,
+    holdout: pd.DataFrame,
+    challenger: Any,
+    champion: Any | None,
+    train_label_mean: float,
+    train_labels: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Scores of every candidate on the holdout (the champion sees the columns it was trained on)."""
+    """Scores of every candidate on the holdout (the champion sees the columns it was trained on).
+    The baseline predicts the training base rate, or (multiclass) the training window's class shares
+    from ``train_labels``, on every row."""
     cols = spec.features.model_columns
-    scores = {
-        "challenger": predict_scores(challenger, holdout[cols], spec.task),
-        "baseline": baseline_scores(spec.task, np.array([train_label_mean]), len(holdout)),
-    }
+    classes = spec.class_names
+    if classes is not None:
+        assert train_labels is not None, "a multiclass baseline needs the training labels"
+        baseline = baseline_scores("multiclass", train_labels, len(holdout), len(classes))
+    else:
+        baseline = baseline_scores(spec.task, np.array([train_label_mean]), len(holdout))
+    scores = {"challenger": spec_scores(spec, challenger, holdout[cols]), "baseline": baseline}
     if champion is not None:
         champ_cols = list(getattr(champion, "feature_names_in_", cols))
-        scores["champion"] = predict_scores(champion, holdout[champ_cols], spec.task)
+        scores["champion"] = spec_scores(spec, champion, holdout[champ_cols])
     return scores
 
 
@@ -59,21 +72,26 @@ def build_report(
     scores: dict[str, np.ndarray],
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Metrics (with bootstrap CIs for the models) and per-slice metrics for each candidate;
-    progress of the bootstrap and the slices goes to ``log``."""
+    """Metrics (with bootstrap CIs for the models) and per-slice metrics for each candidate, and
+    (multiclass) per-class metrics of the models; progress of the bootstrap and the slices goes to ``log``."""
     y = holdout[spec.target.name].to_numpy(dtype=float)
     ev = spec.evaluation
+    task = spec.metric_task
     say = log or (lambda _line: None)
     report: dict[str, Any] = {"metrics": {}, "ci": {}, "slices": {}}
+    classes = spec.class_names
+    if classes is not None:
+        report["classes"] = classes
+        report["per_class"] = {n: per_class(y, s, classes) for n, s in scores.items() if n != "baseline"}
     for name, s in scores.items():
-        report["metrics"][name] = point_metrics(spec.task, y, s, ev.decision_threshold)
+        report["metrics"][name] = point_metrics(task, y, s, ev.decision_threshold)
         if name != "baseline":
             report["ci"][name] = bootstrap_ci(
-                spec.task, y, s, ev.bootstrap_samples, progress=bootstrap_logger(say, name)
+                task, y, s, ev.bootstrap_samples, progress=bootstrap_logger(say, name)
             )
             say(f"evaluation: {name} metrics per slice of {', '.join(spec.features.slice_columns)}")
             report["slices"][name] = slice_metrics(
-                spec.task,
+                task,
                 holdout,
                 y,
                 s,
@@ -96,6 +114,8 @@ def report_markdown(
         "",
         *metrics_table(report),
     ]
+    if report.get("per_class"):
+        lines += ["", "#### Per class (most probable class)", "", *per_class_table(report)]
     if report.get("gate"):
         gate = report["gate"]
         lines += ["", f"#### Deploy gate: **{gate['decision']}**", "", *(f"- {r}" for r in gate["reasons"])]
@@ -135,8 +155,13 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         owners=pipeline.owners,
         kinds={"mlflow"},
         description="Challenger vs current champion vs naive baseline on the model's own time-based "
-        "holdout: metrics with bootstrap CIs, per-slice metrics and plots (ROC, precision-recall, "
-        "calibration, confusion matrix, slices; also MLflow run artifacts). Gated by `deploy_gate`.",
+        "holdout: metrics with bootstrap CIs, per-slice metrics and plots ("
+        + (
+            "confusion matrix, per-class metrics, one-vs-rest ROC, slices"
+            if spec.metric_task == "multiclass"
+            else "ROC, precision-recall, calibration, confusion matrix, slices"
+        )
+        + "; also MLflow run artifacts). Gated by `deploy_gate`.",
     )
     def _report(
         context: dg.AssetExecutionContext,
@@ -161,7 +186,15 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             f"evaluation: scoring {', '.join(['challenger', *(['champion'] if champion else [])])} "
             f"on {len(holdout):,} holdout rows"
         )
-        scores = score_candidates(spec, holdout, challenger, champion, model["train_label_mean"])
+        train_labels = None
+        if spec.class_names is not None:  # the multiclass baseline: the training window's class shares
+            label = spec.target.name
+            train_labels = features.read(model["train_partitions"], columns=[label], where_present=label)[
+                label
+            ].to_numpy(dtype=float)
+        scores = score_candidates(
+            spec, holdout, challenger, champion, model["train_label_mean"], train_labels
+        )
         report = build_report(spec, holdout, scores, context.log.info)
         # the same pure decision the deploy_gate check records: the report states it next to the numbers
         decision = decide(spec.gate, report["metrics"]["challenger"], report["metrics"].get("champion"))
@@ -190,7 +223,14 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         y = holdout[spec.target.name].to_numpy(dtype=float)
         context.log.info(f"evaluation: drawing plots ({len(scores)} candidates)")
         images = evaluation_plots(
-            spec.task, y, scores, spec.evaluation.decision_threshold, report["slices"], spec.gate.metric
+            spec.metric_task,
+            y,
+            scores,
+            spec.evaluation.decision_threshold,
+            report["slices"],
+            spec.gate.metric,
+            spec.class_names,
+            report.get("per_class"),
         )
         report["plots"] = [f"{PLOTS_DIR}/{name}" for name in images]
         markdown = report_markdown(spec, report, images)
@@ -203,12 +243,12 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         perf = spec.monitoring.performance
         live_metric = perf.metric or spec.gate.metric
         daily = daily_reference(  # what a live day is judged against (see performance_decay)
-            spec.task,
+            spec.metric_task,
             holdout[PARTITION_COLUMN].astype(str).to_numpy(),
             y,
             scores["challenger"],
             live_metric,
-            live_metric in {"roc_auc", "r2"},
+            live_metric in HIGHER_IS_BETTER,
             perf.min_rows,
         )
         report["holdout_daily"] = daily
@@ -219,6 +259,11 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             {
                 "evaluation/report.md": report_markdown(spec, report),
                 "evaluation/metrics.json": pd.Series(flat).to_json(),
+                **(
+                    {"evaluation/per_class.json": json.dumps(report["per_class"])}
+                    if report.get("per_class")
+                    else {}
+                ),
             },
         )
         mlflow.log_files(model["run_id"], {f"{PLOTS_DIR}/{n}": data for n, data in images.items()})

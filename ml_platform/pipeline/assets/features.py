@@ -88,12 +88,12 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             rows = len(frame)
         for row in per_key.values():
             positives = row.pop("positives")
-            if spec.task == "classification":
+            if spec.metric_task == "classification":  # binary; multiclass labels are class indices
                 row["positive_rate"] = (
                     round(positives / row["rows_with_label"], 4) if row["rows_with_label"] else 0.0
                 )
         defaults: dict[str, int | float] = {ROW_COUNT: 0, "rows_with_label": 0}
-        if spec.task == "classification":
+        if spec.metric_task == "classification":
             defaults["positive_rate"] = 0.0
         add_partition_metadata(context, per_key, defaults)
         run_wide: dict[str, Any] = {

@@ -17,16 +17,19 @@ from ml_platform.integrations.spark_scoring import score_features
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import label_of
-from ml_platform.ml.model_factory import predict_scores
+from ml_platform.ml.model_factory import spec_scores
 from ml_platform.ml.monitoring import (
     MODEL_VERSION,
+    PREDICTED_CLASS,
     SCORE,
+    class_summary,
     day_performance,
     join_outcomes,
     known_metric,
     predictions_frame,
     reference_metrics,
     score_summary,
+    scores_of,
     summary_text,
     with_ids,
 )
@@ -86,10 +89,12 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             yield drift_result(spec, "prediction_drift", pd.DataFrame(), None, None, lambda _: [])
             return
         uri = f"models:/{name}/{version}"  # the alias, resolved once, above
+        classes = spec.class_names  # multiclass: predicted class, its probability, every class's
         written: Any
-        if feature_engine.engine_for(spec) == "spark":
+        if feature_engine.engine_for(spec) == "spark" and not classes:
             # Spark end to end: spark_udf over the features files, predictions written by Spark; only
             # the day and score columns come to the driver, for the summaries and the drift check
+            # (multiclass scores on pandas: its per-class columns are not built on Spark yet)
             session = feature_engine.session()
             with mlflow.fluent():
                 predicted = score_features(
@@ -107,18 +112,20 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             frame = features.read(features.keys())
             model = mlflow.load_sklearn(uri)
             cols = list(getattr(model, "feature_names_in_", spec.features.model_columns))
-            scores = predict_scores(model, frame[cols], spec.task) if len(frame) else np.array([])
-            out = written = predictions_frame(pipeline.name, frame, scores, version)
+            scores = spec_scores(spec, model, frame[cols]) if len(frame) else np.array([])
+            out = written = predictions_frame(pipeline.name, frame, scores, version, classes)
             del frame
         threshold = spec.evaluation.decision_threshold
         for key in context.partition_keys:
-            day = out[SCORE].to_numpy()[out[PARTITION_COLUMN].to_numpy() == key]
+            in_day = out[PARTITION_COLUMN].to_numpy() == key
+            day = out[SCORE].to_numpy()[in_day]
             context.add_asset_metadata(
                 {MODEL_VERSION: version, "dagster/row_count": len(day)}
-                | score_summary(day, spec.task, threshold),
+                | score_summary(day, spec.metric_task, threshold)
+                | (class_summary(out[PREDICTED_CLASS].to_numpy()[in_day], classes) if classes else {}),
                 partition_key=key,
             )
-        summary = score_summary(out[SCORE].to_numpy(), spec.task, threshold)
+        summary = score_summary(out[SCORE].to_numpy(), spec.metric_task, threshold)
         context.log.info(f"{label}: {len(out)} rows scored by {name} v{version} ({summary_text(summary)})")
         yield dg.Output(written, metadata={"model_uri": uri, "partitions": label})
         yield drift_result(spec, "prediction_drift", out, version, profile, judge_scores(spec, profile or {}))
@@ -130,7 +137,7 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
     spec = pipeline.spec
     perf = spec.monitoring.performance
     metric = perf.metric or spec.gate.metric
-    known_metric(spec.task, metric)
+    known_metric(spec.metric_task, metric)
     main = spec.main_table
 
     @dg.asset(
@@ -170,9 +177,9 @@ def live_performance_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 run_id = mlflow.model_version(spec.model_name, version).run_id
                 references[version] = reference_metrics(mlflow.run_metrics(run_id), metric)
             result = day_performance(
-                spec.task,
+                spec.metric_task,
                 key,
-                day[SCORE].to_numpy(),
+                scores_of(day, spec.class_names),
                 day["label"].to_numpy(),
                 perf.labels_known_share,
                 perf.min_rows,

@@ -16,7 +16,7 @@ from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile
 from ml_platform.ml.fit_progress import fit_progress
 from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
-from ml_platform.ml.model_factory import fit_lean, pipeline_for, predict_scores
+from ml_platform.ml.model_factory import fit_lean, pipeline_for, spec_scores, top_score
 from ml_platform.ml.windows import resolve_windows
 from ml_platform.pipeline.assets.common import code_version, git_sha, lazy_partitions_in
 from ml_platform.pipeline.assets.run_reason import training_reason
@@ -125,7 +125,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             f"{fit_seconds:.1f} s ({rows / max(fit_seconds, 1e-9):,.0f} rows/s)"
         )
         train_metrics = point_metrics(
-            spec.task, y[sample], predict_scores(model, probe, spec.task), where="training window sample"
+            spec.metric_task, y[sample], spec_scores(spec, model, probe), where="training window sample"
         )
         tags = {
             "dagster_run_id": context.run.run_id,
@@ -148,6 +148,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             model_name=spec.model_name,
             model=model,
             task=spec.task,
+            classes=spec.class_names,
             params={**params, "estimator": spec.estimator.label, "features": ",".join(cols)},
             metrics={f"train_{k}": tidy(v) for k, v in train_metrics.items()}
             | {"fit_seconds": round(fit_seconds, 2)},
@@ -187,7 +188,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             spec.features.numeric,
             spec.features.categorical,
             window[PARTITION_COLUMN].to_numpy(),
-            scores=predict_scores(model, window[cols], spec.task),
+            scores=top_score(spec_scores(spec, model, window[cols])),  # multiclass: top class's probability
             bins=drift.bins,
             max_categories=drift.max_categories,
         )

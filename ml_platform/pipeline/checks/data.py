@@ -33,8 +33,12 @@ def data_check_specs(spec: PipelineSpec, table: TableSpec, asset: dg.AssetKey) -
         + ("." if table.partitioned else " (a lookup: of its last published version)."),
     }
     if table is spec.main_table and table.partitioned:
+        classes = spec.class_names
         described[dc.TARGET] = (
-            f"Positive rate within {cfg.max_rate_shift_logit:g} log-odds of the recent median"
+            f"Share of class '{classes[-1]}' (the last of target.classes) within "
+            f"{cfg.max_rate_shift_logit:g} log-odds of the recent median"
+            if classes
+            else f"Positive rate within {cfg.max_rate_shift_logit:g} log-odds of the recent median"
             if spec.task == "classification"
             else f"Target mean within {cfg.max_mean_shift_sd:g} typical daily std of the recent median"
         ) + f" (partitions with at least {cfg.min_labelled_rows} labelled rows)."

@@ -18,9 +18,8 @@ import pandas as pd
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.monitoring import MODEL_VERSION, decay_decision
 from ml_platform.pipeline.names import PipelineNames
+from ml_platform.specs.metric_names import HIGHER_IS_BETTER
 from ml_platform.specs.models import PipelineSpec
-
-HIGHER_IS_BETTER = {"roc_auc", "r2"}
 
 
 def performance_decay_spec(pipeline: PipelineNames, metric: str) -> dg.AssetCheckSpec:
