@@ -53,7 +53,8 @@ def measure(cmd: list[str]) -> dict:
     """Run ``cmd``; wall seconds, peak tree RSS, and its JSON output line."""
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        # this checkout's dataset packages too, not the ones an editable install points at
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "datasets" / "flights_delay")]),
         "SPARK_LOCAL_IP": "127.0.0.1",
         "MLFLOW_ENABLE_TELEMETRY": "false",
     }
