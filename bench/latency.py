@@ -138,6 +138,25 @@ class Watch:
             self._keys = list(defs.resolve_asset_graph().asset_check_keys)
         return self._keys
 
+    def runs_since(self, since: float) -> list[dict[str, Any]]:
+        """Each run created after ``since``, oldest first: its job, what asked for it, and when it was
+        created (by a sensor), started (a worker process up) and ended, in seconds from ``since``."""
+        created_after = dt.datetime.fromtimestamp(since, tz=dt.UTC)
+        records = self.instance.get_run_records(filters=self.dg.RunsFilter(created_after=created_after))
+        out = []
+        for record in sorted(records, key=lambda r: r.create_timestamp.timestamp()):
+            tags = record.dagster_run.tags
+            out.append(
+                {
+                    "job": record.dagster_run.job_name.removeprefix(f"{PIPELINE}_"),
+                    "by": tags.get("dagster/sensor_name", "").removeprefix(f"{PIPELINE}_") or "-",
+                    "created": round(record.create_timestamp.timestamp() - since, 1),
+                    "started": round(record.start_time - since, 1) if record.start_time else None,
+                    "ended": round(record.end_time - since, 1) if record.end_time else None,
+                }
+            )
+        return out
+
     def champion(self) -> str | None:
         try:
             mv = self.mlflow.version_by_alias(PIPELINE, "champion")
@@ -174,6 +193,7 @@ def _measure_day(watch: Watch, home: Path, day: dt.date, timeout: float) -> dict
     for stage, probe in stages:
         run[stage] = round(_wait(stage, probe, timeout) - landed, 1)
     run["champion"] = watch.champion()
+    run["runs"] = watch.runs_since(landed)  # where the time went: sensor waits, worker starts, work
     return run
 
 

@@ -59,7 +59,15 @@ def categorical_shares(values: pd.Series, categories: Sequence[str]) -> np.ndarr
     return np.asarray(shares) / max(len(cats), 1)
 
 
-def _numeric_profile(values: np.ndarray, days: np.ndarray, bins: int) -> dict[str, Any]:
+def _day_shares(codes: np.ndarray, days: tuple[np.ndarray, np.ndarray], width: int) -> np.ndarray:
+    """Share of each code per day (one row per day, in ``days``' order), from one pass over the rows:
+    the same numbers as the shares of each day's rows on their own."""
+    inverse, sizes = days
+    counts = np.bincount(inverse * width + codes, minlength=len(sizes) * width).reshape(len(sizes), width)
+    return counts / np.maximum(sizes, 1)[:, None]
+
+
+def _numeric_profile(values: np.ndarray, days: tuple[np.ndarray, np.ndarray], bins: int) -> dict[str, Any]:
     present = values[~np.isnan(values)]
     if len(present) == 0:
         edges = np.array([], dtype=float)
@@ -69,7 +77,8 @@ def _numeric_profile(values: np.ndarray, days: np.ndarray, bins: int) -> dict[st
         levels = (np.arange(SKETCH) + 0.5) / SKETCH
         sketch = [float(f"{v:.6g}") for v in np.quantile(present, levels)]
     shares = numeric_shares(values, edges)
-    natural = [psi(shares, numeric_shares(values[days == d], edges)) for d in np.unique(days)]
+    daily = _day_shares(_numeric_bins(values, edges), days, len(edges) + 2)
+    natural = [psi(shares, row) for row in daily]
     return {
         "kind": "numeric",
         "edges": edges.tolist(),
@@ -81,11 +90,15 @@ def _numeric_profile(values: np.ndarray, days: np.ndarray, bins: int) -> dict[st
     }
 
 
-def _categorical_profile(values: pd.Series, days: np.ndarray, max_categories: int) -> dict[str, Any]:
+def _categorical_profile(
+    values: pd.Series, days: tuple[np.ndarray, np.ndarray], max_categories: int
+) -> dict[str, Any]:
     cats = _categories(values)
     top = [str(c) for c in cats.value_counts().index[:max_categories]]
     shares = categorical_shares(values, top)
-    natural = [psi(shares, categorical_shares(values[days == d], top)) for d in np.unique(days)]
+    codes = pd.Categorical(cats, categories=top).codes.astype(np.int64)
+    codes[codes < 0] = len(top)  # everything else: the last share, as in categorical_shares
+    natural = [psi(shares, row) for row in _day_shares(codes, days, len(top) + 1)]
     return {
         "kind": "categorical",
         "categories": top,
@@ -107,11 +120,13 @@ def build_profile(
     day = np.asarray(days).astype(str)
     if len(day) != len(frame):
         raise ValueError(f"{len(day)} day labels for {len(frame)} rows")
+    labels, inverse = np.unique(day, return_inverse=True)  # each row's day, found once for all columns
+    groups = (inverse.reshape(-1), np.bincount(inverse.reshape(-1), minlength=len(labels)))
     features: dict[str, Any] = {}
     for column in numeric:
-        features[column] = _numeric_profile(frame[column].to_numpy(dtype=float), day, bins)
+        features[column] = _numeric_profile(frame[column].to_numpy(dtype=float), groups, bins)
     for column in categorical:
-        features[column] = _categorical_profile(frame[column].reset_index(drop=True), day, max_categories)
+        features[column] = _categorical_profile(frame[column].reset_index(drop=True), groups, max_categories)
     profile: dict[str, Any] = {
         "version": PROFILE_VERSION,
         "rows": len(frame),
@@ -119,7 +134,7 @@ def build_profile(
         "features": features,
     }
     if scores is not None:
-        profile[SCORE] = _numeric_profile(np.asarray(scores, dtype=float), day, bins)
+        profile[SCORE] = _numeric_profile(np.asarray(scores, dtype=float), groups, bins)
     return profile
 
 
