@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from ml_platform.ml.cleaning import clean_table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from ml_platform.sources.base import DataSource
@@ -39,3 +41,26 @@ def day_ranges(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, d
         out.append((start, last))
         start = last + dt.timedelta(days=1)
     return out
+
+
+def daemon_home(home: Path, root: Path) -> dict[str, str]:
+    """A local instance for a real daemon under ``home`` (DAGSTER_HOME with the repo's
+    ``dagster.yaml`` + local storage, spec dir, ML_PLATFORM_HOME), set in this process too; returns
+    the environment for the daemon, which imports this checkout and its flights plugin."""
+    import os
+
+    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
+    (home / "specs").mkdir(exist_ok=True)
+    config = (root / "dagster.yaml").read_text() + (root / "deploy/local/dagster_storage.yaml").read_text()
+    (home / "dagster_home" / "dagster.yaml").write_text(config)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home / "dagster_home"),
+        "ML_PLATFORM_HOME": str(home),
+        "ML_PLATFORM_SPEC_DIR": str(home / "specs"),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "MLFLOW_ENABLE_TELEMETRY": "false",
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "datasets" / "flights_delay")]),
+    }
+    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "ML_PLATFORM_HOME", "ML_PLATFORM_SPEC_DIR")})
+    return env

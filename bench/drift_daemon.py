@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import daemon_home
 from bench.drift_daemon_report import summary
 from bench.latency import PIPELINE, ROOT, Watch, _start_daemon, _wait
 
@@ -179,20 +180,7 @@ def run_replay(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     import yaml
 
     home = Path(tempfile.mkdtemp(prefix=f"drift-daemon-{kind}-"))
-    (home / "dagster_home").mkdir(parents=True)
-    (home / "specs").mkdir()
-    config = (ROOT / "dagster.yaml").read_text() + (ROOT / "deploy/local/dagster_storage.yaml").read_text()
-    (home / "dagster_home" / "dagster.yaml").write_text(config)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "ML_PLATFORM_HOME": str(home),
-        "ML_PLATFORM_SPEC_DIR": str(home / "specs"),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "MLFLOW_ENABLE_TELEMETRY": "false",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "datasets" / "flights_delay")]),
-    }
-    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "ML_PLATFORM_HOME", "ML_PLATFORM_SPEC_DIR")})
+    env = daemon_home(home, ROOT)
     spec = spec_dict(home, args.history, args.days, args.interval, args.cooldown_hours)
     (home / "specs" / f"{PIPELINE}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     workspace = {

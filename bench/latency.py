@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import daemon_home
+
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = "flights_delay"
 START = dt.date(2013, 1, 1)
@@ -209,19 +211,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "latency.json")
     args = parser.parse_args()
     home = (args.home or Path(tempfile.mkdtemp(prefix="latency-"))).resolve()
-    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    (home / "specs").mkdir(exist_ok=True)
-    config = (ROOT / "dagster.yaml").read_text() + (ROOT / "deploy/local/dagster_storage.yaml").read_text()
-    (home / "dagster_home" / "dagster.yaml").write_text(config)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "ML_PLATFORM_HOME": str(home),
-        "ML_PLATFORM_SPEC_DIR": str(home / "specs"),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "MLFLOW_ENABLE_TELEMETRY": "false",
-    }
-    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "ML_PLATFORM_HOME", "ML_PLATFORM_SPEC_DIR")})
+    env = daemon_home(home, ROOT)
     import yaml
 
     spec = _spec(home, args.history_days, args.runs, args.sensor_interval)

@@ -281,9 +281,9 @@ def run_transforms_spark_pandas(
     out = run_transforms_spark(
         to_spark(main), {n: to_spark(t) for n, t in aux.items()}, transforms, prediction_time
     )
-    # The builder contract hands features back as pandas, so this collects the run's partitions to
-    # the driver: fine for a day or a month, not for a whole range at 30x. Spark end to end (features
-    # written as Parquet by Spark from `run_transforms_spark`'s frame) is the open part of issue 17.
+    # The pandas builder contract hands features back as pandas, so this collects the run's rows to
+    # the driver: fine for a day or a month. The features asset does not take this path for builders
+    # with `spark_frames` (Spark reads and writes the files itself, nothing collected; docs/features.md).
     result = out.toPandas().sort_values(RID).drop(columns=RID)
     result.index = main.index
     return result

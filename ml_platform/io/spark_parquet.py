@@ -115,6 +115,7 @@ def write_days(
 def _arrow_schema(sdf: Any) -> Any:
     import pyarrow as pa
 
+    # limit(0): no rows reach the driver, only the column types, converted as the pandas path's are
     return pa.Schema.from_pandas(sdf.limit(0).toPandas(), preserve_index=False)
 
 
