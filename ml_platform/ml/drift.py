@@ -107,6 +107,22 @@ def _categorical_profile(
     }
 
 
+def per_day_sample(days: Sequence[str] | np.ndarray, per_day: int | None, seed: int = 0) -> np.ndarray:
+    """Row positions, in order, of at most ``per_day`` rows of each day chosen at random (seeded:
+    the same rows every time); every row when ``per_day`` is None."""
+    day = np.asarray(days).astype(str)
+    if per_day is None:
+        return np.arange(len(day))
+    _, inverse = np.unique(day, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.lexsort((np.random.default_rng(seed).random(len(day)), inverse))  # by day, shuffled
+    ranks = np.empty(len(day), dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1]
+    sizes = np.diff(np.r_[starts, len(day)])
+    ranks[order] = np.arange(len(day)) - np.repeat(starts, sizes)
+    return np.flatnonzero(ranks < per_day)
+
+
 def build_profile(
     frame: pd.DataFrame,
     numeric: Sequence[str],
@@ -115,8 +131,10 @@ def build_profile(
     scores: np.ndarray | None = None,
     bins: int = 10,
     max_categories: int = 30,
+    score_rows: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The reference profile of a training window (``days`` gives each row's partition)."""
+    """The reference profile of a training window (``days`` gives each row's partition); ``scores``
+    belong to the rows at ``score_rows`` (default: every row)."""
     day = np.asarray(days).astype(str)
     if len(day) != len(frame):
         raise ValueError(f"{len(day)} day labels for {len(frame)} rows")
@@ -134,7 +152,12 @@ def build_profile(
         "features": features,
     }
     if scores is not None:
-        profile[SCORE] = _numeric_profile(np.asarray(scores, dtype=float), groups, bins)
+        rows = groups[0] if score_rows is None else groups[0][score_rows]
+        if len(rows) != len(scores):
+            raise ValueError(f"{len(scores)} scores for {len(rows)} rows")
+        by_day = (rows, np.bincount(rows, minlength=len(labels)))
+        profile[SCORE] = _numeric_profile(np.asarray(scores, dtype=float), by_day, bins)
+        profile["score_rows"] = len(rows)
     return profile
 
 

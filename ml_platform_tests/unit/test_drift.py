@@ -18,6 +18,7 @@ from ml_platform.ml.drift import (
     frame_drift,
     ks_test,
     numeric_shares,
+    per_day_sample,
     psi,
 )
 from ml_platform.ml.drift_plot import drift_plot_data, drift_png
@@ -128,3 +129,29 @@ def test_day_performance_waits_for_labels_and_decay_needs_the_whole_interval() -
     decayed = decay_decision("roc_auc", True, 0.6, (0.55, 0.65), 0.75, 0.02)
     assert decayed.decayed and "upper bound 0.6500 < 0.7300" in decayed.reason
     assert decay_decision("rmse", False, 9.0, (8.0, 10.0), 5.0, 1.0).decayed
+
+
+def test_score_reference_from_a_per_day_sample() -> None:
+    """At most N seeded rows of each day (all of a smaller day), the same rows every time; the score
+    profile built from them has the whole window's bins within sampling noise and its own rows."""
+    days = np.repeat([f"2013-01-{d:02d}" for d in range(1, 31)], [900] * 29 + [40])
+    picked = per_day_sample(days, 300, seed=3)
+    assert np.array_equal(picked, per_day_sample(days, 300, seed=3)) and np.all(np.diff(picked) > 0)
+    counts = pd.Series(days[picked]).value_counts()
+    assert counts.max() == 300 and counts["2013-01-30"] == 40 and len(counts) == 30
+    assert not np.array_equal(picked, per_day_sample(days, 300, seed=4))
+    assert np.array_equal(per_day_sample(days, None), np.arange(len(days)))
+    window = pd.DataFrame({"x": np.random.default_rng(0).normal(size=len(days))})
+    scores = np.random.default_rng(1).beta(2, 5, len(days))
+    whole = build_profile(window, ["x"], [], days, scores=scores)
+    sampled = build_profile(window, ["x"], [], days, scores=scores[picked], score_rows=picked)
+    assert sampled["features"] == whole["features"] and sampled["score_rows"] == 29 * 300 + 40
+    assert np.allclose(sampled["score"]["edges"], whole["score"]["edges"], atol=0.02)
+    # the window's largest daily PSI is its 40-row day's, which the sample keeps whole
+    assert sampled["score"]["natural_psi"] == pytest.approx(whole["score"]["natural_psi"])
+    big = days != "2013-01-30"
+    rows = per_day_sample(days[big], 300, seed=3)
+    alone = build_profile(window[big], ["x"], [], days[big], scores=scores[big][rows], score_rows=rows)
+    assert alone["score"]["natural_psi"] < 0.1  # 300 rows a day: noise far below psi_threshold 0.2
+    with pytest.raises(ValueError, match="300 scores for 8740 rows"):
+        build_profile(window, ["x"], [], days, scores=scores[:300], score_rows=picked)

@@ -298,9 +298,9 @@ def _event_records(instance: dg.DagsterInstance) -> list[tuple]:
 
 
 def test_tuned_and_stock_storage_record_the_same_events(tmp_path, monkeypatch) -> None:
-    """Differential: the same partitioned materializations (a 5-day single-run backfill, then one day
-    again) on Dagster's stock SQLite storage and on the tuned one give the same event records and
-    the same partition statuses."""
+    """Differential: the same partitioned materializations (a 5-day single-run backfill with a
+    partitioned check, then one day again) on Dagster's stock SQLite storage and on the tuned one give
+    the same event records in the same order, the same partition statuses and check executions."""
     partitions = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")
 
     @dg.asset(partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run())
@@ -311,6 +311,10 @@ def test_tuned_and_stock_storage_record_the_same_events(tmp_path, monkeypatch) -
     def summary() -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"rows": 5})
 
+    @dg.asset_check(asset=daily, partitions_def=partitions)
+    def daily_ok() -> dg.AssetCheckResult:  # planned per partition of the run: one row each
+        return dg.AssetCheckResult(passed=True)
+
     results = {}
     for name, tuned in (("stock", False), ("tuned", True)):
         monkeypatch.setenv("DAGSTER_HOME", _home_with(tmp_path, name, storage_yaml=tuned))
@@ -320,12 +324,18 @@ def test_tuned_and_stock_storage_record_the_same_events(tmp_path, monkeypatch) -
                 "dagster/asset_partition_range_start": "2024-01-01",
                 "dagster/asset_partition_range_end": "2024-01-05",
             }
-            assert dg.materialize([daily, summary], instance=instance, tags={**rng, "n": "1"}).success
+            assert dg.materialize(
+                [daily, summary, daily_ok], instance=instance, tags={**rng, "n": "1"}
+            ).success
             assert dg.materialize(
                 [daily], instance=instance, partition_key="2024-01-03", tags={"n": "2"}
             ).success
             materialized = instance.get_materialized_partitions(daily.key)
-            results[name] = (_event_records(instance), sorted(materialized))
+            checks = instance.event_log_storage.get_asset_check_execution_history(daily_ok.check_key, 50)
+            executions = sorted((c.partition or "", c.status.value) for c in checks)
+            results[name] = (_event_records(instance), sorted(materialized), executions)
     stock, tuned_ = results["stock"], results["tuned"]
     assert len(stock[0]) > 20 and stock[1] == [f"2024-01-0{d}" for d in range(1, 6)]
+    # the run's five partitions planned (one row each), the range's one result
+    assert stock[2] == [("", "SUCCEEDED"), *((f"2024-01-0{d}", "PLANNED") for d in range(1, 6))]
     assert tuned_ == stock

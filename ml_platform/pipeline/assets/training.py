@@ -12,7 +12,7 @@ from ml_platform.integrations.k8s import TRAINING_STEP
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile
+from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile, per_day_sample
 from ml_platform.ml.fit_progress import fit_progress
 from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
@@ -183,14 +183,18 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             windows.train, columns=[*cols, PARTITION_COLUMN], where_present=None, sample=taken
         )
         drift = spec.monitoring.drift
+        days = window[PARTITION_COLUMN].to_numpy()
+        scored = per_day_sample(days, drift.score_rows_per_day, seed=training.sample_seed)
         profile = build_profile(
             window,
             spec.features.numeric,
             spec.features.categorical,
-            window[PARTITION_COLUMN].to_numpy(),
-            scores=top_score(spec_scores(spec, model, window[cols])),  # multiclass: top class's probability
+            days,
+            # multiclass: the top class's probability
+            scores=top_score(spec_scores(spec, model, window[cols].iloc[scored])),
             bins=drift.bins,
             max_categories=drift.max_categories,
+            score_rows=scored,
         )
         del window
         mlflow.log_to_run(logged["run_id"], {}, {PROFILE_ARTIFACT: json.dumps(profile)})
