@@ -1,6 +1,6 @@
 """Data checks on cleaned partitions against the previous partitions' own statistics (pure pandas).
 
-Each partition gets :class:`PartitionStats`; :func:`evaluate` walks the run's partitions in order,
+Each partition gets :class:`~ml_platform.ml.partition_stats.PartitionStats` (re-exported here); :func:`evaluate` walks the run's partitions in order,
 each judged against the ``history_partitions`` published partitions before it (stored ones and
 earlier ones of the same run that passed), and returns, per check, the failing partitions with a
 reason. Fewer than ``min_history`` previous partitions: the relative checks pass, saying so.
@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from statistics import median
 
 import numpy as np
-import pandas as pd
 
-from ml_platform.ml.cleaning import PARTITION_COLUMN, REASONS_COLUMN, _reason_kind
-from ml_platform.specs.models import ChecksSpec, TargetSpec
+from ml_platform.ml.partition_stats import (
+    CLASS_SHARE,
+    PartitionStats,
+    class_shares,
+    labels,
+    partition_stats,
+    quarantine_reasons,
+)
+from ml_platform.specs.models import ChecksSpec
 
 QUARANTINE_SHARE, VOLUME, TARGET, MISSING_TARGET = (
     "quarantine_share",
@@ -25,28 +31,6 @@ QUARANTINE_SHARE, VOLUME, TARGET, MISSING_TARGET = (
     "target_distribution",
     "missing_target",
 )
-
-
-@dataclass(frozen=True)
-class PartitionStats:
-    """What the checks know of one partition (also stored as its materialization metadata)."""
-
-    rows_delivered: int
-    rows_quarantined: int = 0
-    rows_missing_target: int = 0
-    rows_labelled: int = 0
-    target_mean: float | None = None  # the positive rate for classification
-    target_std: float | None = None
-
-    def metadata(self) -> dict[str, int | float]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-    @classmethod
-    def from_metadata(cls, values: Mapping[str, object]) -> PartitionStats | None:
-        if "rows_delivered" not in values:
-            return None
-        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
-        return cls(**known)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -69,70 +53,13 @@ class CheckReport:
         return "; ".join(f"{k}: {v}" for k, v in list(self.seen.items())[:3]) or "no partitions"
 
 
-def labels(values: pd.Series, task: str, target: TargetSpec) -> pd.Series:
-    """The label the target check watches (the positive class for binary classification; for
-    multiclass, the last of ``target.classes``), missing where the target is."""
-    if task == "classification" and (target.positive_class is not None or target.classes is not None):
-        positive = (
-            target.positive_class if target.positive_class is not None else (target.classes or [""])[-1]
-        )
-        return (values.astype(str) == str(positive)).astype(float).where(values.notna())
-    numeric = pd.to_numeric(values, errors="coerce")
-    if task == "classification" and target.greater_than is not None:
-        return (numeric > target.greater_than).astype(float).where(numeric.notna())
-    return numeric
-
-
-def partition_stats(
-    delivered: Mapping[str, int],
-    cleaned: pd.DataFrame,
-    quarantine: pd.DataFrame,
-    label: pd.Series | None,
-) -> dict[str, PartitionStats]:
-    """Per partition key of ``delivered``: rows delivered/quarantined and the label's statistics
-    (``label`` aligned with ``cleaned``; ``None`` for tables without a target)."""
-    q_counts = quarantine.groupby(PARTITION_COLUMN).size() if len(quarantine) else pd.Series(dtype=int)
-    agg = pd.DataFrame(columns=["size", "count", "mean", "std"])
-    if label is not None and len(cleaned):
-        y = pd.Series(label.to_numpy(dtype=float), index=cleaned[PARTITION_COLUMN].astype(str).to_numpy())
-        grouped = y.groupby(level=0)
-        agg = pd.DataFrame(
-            {
-                "size": grouped.size(),
-                "count": grouped.count(),
-                "mean": grouped.mean(),
-                "std": grouped.std(ddof=0),
-            }
-        )
-    out = {}
-    for key, rows in delivered.items():
-        size, n, mean, std = agg.loc[key].tolist() if key in agg.index else (0, 0, 0.0, 0.0)
-        out[key] = PartitionStats(
-            rows_delivered=int(rows),
-            rows_quarantined=int(q_counts.get(key, 0)),
-            rows_missing_target=int(size) - int(n),
-            rows_labelled=int(n),
-            target_mean=float(mean) if n else None,
-            target_std=float(std) if n else None,
-        )
-    return out
-
-
-def quarantine_reasons(quarantine: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Per partition: reason kind → rows."""
-    out: dict[str, dict[str, int]] = {}
-    if not len(quarantine) or PARTITION_COLUMN not in quarantine:
-        return out
-    for key, text in zip(quarantine[PARTITION_COLUMN], quarantine[REASONS_COLUMN], strict=True):
-        counts = out.setdefault(str(key), {})
-        for reason in str(text).split("; "):
-            counts[_reason_kind(reason)] = counts.get(_reason_kind(reason), 0) + 1
-    return out
-
-
 def _logit(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
 
 
 def evaluate(
@@ -199,6 +126,8 @@ def _target(s: PartitionStats, prior: list[PartitionStats], cfg: ChecksSpec, tas
         return True, f"{s.rows_labelled} labelled rows: too few to compare"
     if len(past) < cfg.min_history:
         return True, f"target mean {s.target_mean:.4g} ({len(past)} previous partitions: too few)"
+    if task == "classification" and s.class_shares is not None:
+        return _class_shares(s.class_shares, [p.class_shares for p in past if p.class_shares], cfg)
     typical = median(p.target_mean for p in past if p.target_mean is not None)
     if task == "classification":
         shift = abs(_logit(s.target_mean) - _logit(typical))
@@ -216,6 +145,32 @@ def _target(s: PartitionStats, prior: list[PartitionStats], cfg: ChecksSpec, tas
     )
 
 
+def _class_shares(
+    shares: Mapping[str, float], past: list[Mapping[str, float]], cfg: ChecksSpec
+) -> tuple[bool, str]:
+    """Multiclass: every class's share within ``max_rate_shift_logit`` log-odds of its median over
+    the previous partitions (a class absent from one counts 0 there); the text names each class out
+    of bounds with its share and the bounds."""
+    if len(past) < cfg.min_history:
+        return True, f"class shares ({len(past)} previous partitions with class shares: too few)"
+    limit = cfg.max_rate_shift_logit
+    out = []
+    for name, share in shares.items():
+        typical = median(p.get(name, 0.0) for p in past)
+        shift = abs(_logit(share) - _logit(typical))
+        if shift > limit:
+            low, high = _expit(_logit(typical) - limit), _expit(_logit(typical) + limit)
+            out.append(
+                f"class '{name}' share {share:.3f} outside {low:.3f}..{high:.3f} (median {typical:.3f}, "
+                f"log-odds shift {shift:.2f}, max {limit:g})"
+            )
+    where = f"of the previous {len(past)} partitions"
+    if out:
+        return False, f"{len(out)} of {len(shares)} class shares out of bounds {where}: " + "; ".join(out)
+    shown = ", ".join(f"{name} {share:.3f}" for name, share in shares.items())
+    return True, f"class shares {shown}: each within {limit:g} log-odds of its median {where}"
+
+
 def _missing(s: PartitionStats, cfg: ChecksSpec) -> tuple[bool, str]:
     total = s.rows_missing_target + s.rows_labelled
     share = s.rows_missing_target / total if total else 0.0
@@ -223,3 +178,19 @@ def _missing(s: PartitionStats, cfg: ChecksSpec) -> tuple[bool, str]:
         f"{s.rows_missing_target} of {total} cleaned rows without a target ({share:.1%}, "
         f"max {cfg.max_missing_target_share:.0%})"
     )
+
+
+__all__ = [
+    "CLASS_SHARE",
+    "MISSING_TARGET",
+    "QUARANTINE_SHARE",
+    "TARGET",
+    "VOLUME",
+    "CheckReport",
+    "PartitionStats",
+    "class_shares",
+    "evaluate",
+    "labels",
+    "partition_stats",
+    "quarantine_reasons",
+]

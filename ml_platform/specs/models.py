@@ -1,13 +1,15 @@
-"""Pydantic models that validate a pipeline spec (YAML) with clear, located errors."""
+"""Pydantic models that validate a pipeline spec (YAML) with clear, located errors: ``PipelineSpec``
+and its cross-field rules here; the section models live in ``data``, ``modelling``, ``training``,
+``operations`` and ``monitoring`` and are re-exported, so ``from ml_platform.specs.models import X``
+works for each of them."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ml_platform.specs.base import _NAME, _check_options, _Strict
+from ml_platform.specs.base import _NAME, _Strict
 from ml_platform.specs.data import (
     ColumnSpec,
     NewDataSensorSpec,
@@ -17,218 +19,11 @@ from ml_platform.specs.data import (
     TableSpec,
     TimeSpec,
 )
+from ml_platform.specs.modelling import EstimatorSpec, FeaturesSpec, TargetSpec
 from ml_platform.specs.monitoring import MonitoringSpec
+from ml_platform.specs.operations import ChecksSpec, ScheduleSpec, SensorsSpec, VolumeCheckSpec
+from ml_platform.specs.training import EvaluationSpec, GateSpec, TrainingSpec
 from ml_platform.specs.transform_checks import check_transforms
-from ml_platform.specs.transforms import TimeRef, Transform
-
-
-class TargetSpec(_Strict):
-    """The label: a column, for classification turned into classes by a threshold, a positive class
-    (binary) or a class list (multiclass)."""
-
-    column: str
-    name: str = Field(default="label", pattern=_NAME)
-    greater_than: float | None = Field(
-        default=None, description="classification on a number: label = column > greater_than"
-    )
-    positive_class: str | int | bool | None = Field(
-        default=None, description="binary classification: label = (column == positive_class)"
-    )
-    classes: list[str | int | bool] | None = Field(
-        default=None,
-        description="two classes: binary, the last one positive; three or more: multiclass, the label "
-        "is the index of the row's value in this list and models give one probability per class. A value "
-        "not in the list fails the features step naming the column and this field; the column's `isin` "
-        "(which must list only these classes) quarantines such rows at cleaning instead",
-    )
-    missing: Literal["drop"] = Field(
-        default="drop",
-        description="rows without a target value (e.g. cancelled flights) stay in cleaned data "
-        "but are dropped from training and evaluation, and counted",
-    )
-
-
-class FeaturesSpec(_Strict):
-    """Which builder makes features and which of its columns the model sees."""
-
-    builder: str = Field(description="a registered feature builder (built-in or from a plugin)")
-    categorical: list[str] = Field(default_factory=list)
-    numeric: list[str] = Field(default_factory=list)
-    slice_columns: list[str] = Field(default_factory=list)
-    options: dict[str, Any] = Field(default_factory=dict)
-    engine: Literal["pandas", "spark"] | None = Field(
-        default=None, description="feature engine; default: the environment's (pandas locally)"
-    )
-    transforms: list[Transform] = Field(
-        default_factory=list, description="builder 'transforms': declarative features, in order"
-    )
-    prediction_time: TimeRef | None = Field(
-        default=None, description="when a row is predicted; lags, windows and as-of joins end before it"
-    )
-    known_after: list[str] = Field(
-        default_factory=list,
-        description="main columns known only after prediction time (only windows read them)",
-    )
-
-    @property
-    def model_columns(self) -> list[str]:
-        return [*self.categorical, *self.numeric]
-
-    @model_validator(mode="after")
-    def _known_builder(self) -> FeaturesSpec:
-        from ml_platform.registry import FEATURE_BUILDERS
-
-        builder = FEATURE_BUILDERS.get(self.builder)
-        if builder.options is not None:
-            _check_options(builder.options, self.options, "options")
-        if self.transforms and self.builder != "transforms":
-            raise ValueError(f"transforms are run by builder 'transforms', not '{self.builder}'")
-        return self
-
-
-class EstimatorSpec(_Strict):
-    """A registered estimator ``kind`` or any scikit-learn-compatible ``class`` by import path."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    kind: str | None = Field(default=None, description="a registered estimator kind (built-in or plugin)")
-    class_path: str | None = Field(
-        default=None,
-        alias="class",
-        description="import path of a scikit-learn-compatible class, e.g. "
-        "``sklearn.linear_model.LogisticRegression``",
-    )
-    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the class")
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, kind: str | None) -> str | None:
-        from ml_platform.registry import ESTIMATORS
-
-        if kind is not None:
-            ESTIMATORS.get(kind)
-        return kind
-
-    @model_validator(mode="after")
-    def _one_of(self) -> EstimatorSpec:
-        if (self.kind is None) == (self.class_path is None):
-            raise ValueError("estimator needs exactly one of kind (registered) or class (an import path)")
-        return self
-
-    @property
-    def label(self) -> str:
-        """How reports name it: the kind, or the class's import path."""
-        return self.kind or str(self.class_path)
-
-
-class TrainingSpec(_Strict):
-    """Time-based split: the holdout is the last ``holdout_partitions`` days up to ``as_of``;
-    training uses the ``window_partitions`` days right before it. Never a random split."""
-
-    window_partitions: int = Field(gt=0)
-    holdout_partitions: int = Field(gt=0)
-    as_of: dt.date | None = Field(default=None, description="last holdout day; default: last partition")
-    sample_fraction: float | None = Field(
-        default=None,
-        gt=0,
-        le=1,
-        description="train on this share of every day's labelled rows (stratified by day, reproducible "
-        "with sample_seed), read day by day: for windows larger than memory; the MLflow dataset is the sample",
-    )
-    sample_rows: int | None = Field(
-        default=None,
-        gt=0,
-        description="train on about this many labelled rows in all: the share of them it is, taken from "
-        "every day alike (as sample_fraction; counted from the label column first); not with sample_fraction",
-    )
-    sample_seed: int = 0
-    retrain_after_new_partitions: int | None = Field(
-        default=7, ge=1, description="retrain sensor: train once this many new feature partitions are in"
-    )
-
-    @model_validator(mode="after")
-    def _one_sample(self) -> TrainingSpec:
-        if self.sample_fraction is not None and self.sample_rows is not None:
-            raise ValueError("training takes sample_fraction or sample_rows, not both")
-        return self
-
-
-class EvaluationSpec(_Strict):
-    decision_threshold: float = Field(default=0.5, gt=0, lt=1)
-    bootstrap_samples: int = Field(default=200, ge=0)
-    smoke_sample_rows: int = Field(default=50, gt=0)
-
-
-class GateSpec(_Strict):
-    """Deploy gate: absolute threshold AND a minimum improvement over the champion."""
-
-    metric: Literal[
-        "roc_auc", "log_loss", "brier", "rmse", "mae", "r2", "roc_auc_macro", "accuracy", "f1_macro"
-    ] = Field(
-        description="binary classification: roc_auc, log_loss, brier; multiclass (target.classes, 3+): "
-        "roc_auc_macro (one-vs-rest, averaged over the classes present), log_loss, accuracy, f1_macro; "
-        "regression: rmse, mae, r2"
-    )
-    min_value: float | None = None
-    max_value: float | None = None
-    min_improvement: float = Field(default=0.0, ge=0)
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> GateSpec:
-        if (self.min_value is None) == (self.max_value is None):
-            raise ValueError("gate needs exactly one of min_value (higher is better) or max_value")
-        return self
-
-
-class VolumeCheckSpec(_Strict):
-    """A partition's delivered rows against the median of the previous partitions."""
-
-    min_ratio: float = Field(default=0.1, gt=0, le=1, description="fail below median * min_ratio")
-    max_ratio: float = Field(default=10.0, ge=1, description="fail above median * max_ratio")
-
-
-class ChecksSpec(_Strict):
-    """Blocking data checks on each cleaned partition; thresholds are relative to the previous
-    ``history_partitions`` published partitions (the training window's own statistics)."""
-
-    history_partitions: int = Field(default=28, ge=1)
-    min_history: int = Field(default=5, ge=1, description="fewer previous partitions: checks pass")
-    max_quarantine_share: float = Field(default=0.05, ge=0, le=1)
-    volume: VolumeCheckSpec = VolumeCheckSpec()
-    max_rate_shift_logit: float = Field(
-        default=3.5, gt=0, description="classification: |log-odds(rate) - median| of the positive rate"
-    )
-    max_mean_shift_sd: float = Field(
-        default=3.0, gt=0, description="regression: |mean - median of means| in typical daily std"
-    )
-    min_labelled_rows: int = Field(default=20, ge=1, description="fewer labelled rows: no shift check")
-    max_missing_target_share: float = Field(default=0.9, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _history(self) -> ChecksSpec:
-        if self.min_history > self.history_partitions:
-            raise ValueError(
-                f"checks.min_history ({self.min_history}) exceeds checks.history_partitions "
-                f"({self.history_partitions})"
-            )
-        return self
-
-
-class SensorsSpec(_Strict):
-    """How often the daemon evaluates the retrain and deploy sensors (the new-data sensor's interval
-    is ``source.sensor.minimum_interval_seconds``). Together they bound the time from a new day
-    landing to a new champion serving (bench/latency.py)."""
-
-    retrain_interval_seconds: int = Field(default=60, ge=1)
-    deploy_interval_seconds: int = Field(default=30, ge=1)
-    scoring_interval_seconds: int = Field(
-        default=30, ge=1, description="the automation sensor that scores a day once its features land"
-    )
-
-
-class ScheduleSpec(_Strict):
-    ingest_cron: str = "0 6 * * *"
-    retrain_cron: str = "0 3 * * 1"
 
 
 class PipelineSpec(_Strict):

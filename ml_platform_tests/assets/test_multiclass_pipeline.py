@@ -139,3 +139,42 @@ def test_served_model_answers_per_class_probabilities_named_by_class(world, tmp_
             assert client.get("/version").json()["classes"] == CLASSES
     finally:
         holder.stop()
+
+
+def test_live_performance_of_a_scored_week_records_each_day_against_the_champion(world) -> None:  # type: ignore[no-untyped-def]
+    """A week scored as one run: ``live_performance`` joins each day's class probabilities to its
+    outcome and reads the champion's macro-AUC references from MLflow. A Seattle day is one row,
+    fewer than ``monitoring.performance.min_rows``: every day is counted, none judged."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from ml_platform.ml.monitoring import daily_worst_key
+
+    days = [f"2015-07-{d:02d}" for d in range(6, 13)]
+    result = world.defs.resolve_job_def(f"{NAME}_score").execute_in_process(
+        instance=world.instance,
+        tags={ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]},
+        raise_on_error=False,
+    )
+    assert result.success
+    assert world.spec.monitoring.performance.min_rows > 1
+    metrics = world.registry.run_metrics(world.registry.version_by_alias(NAME, "champion").run_id)
+    pooled = metrics["holdout_roc_auc_macro"]
+    reference = metrics.get(daily_worst_key("roc_auc_macro"), pooled)
+    frame = pd.read_csv(data_file())
+    for day in days:
+        preds = pd.read_parquet(stored(world, "predictions", f"{day}.parquet"))
+        assert len(preds) == 1 and preds["predicted_class"].iloc[0] in CLASSES
+        live = pd.read_parquet(stored(world, "live_performance", f"{day}.parquet")).iloc[0]
+        assert (live["rows"], live["labelled"], bool(live["labels_known"])) == (1, 1, False)
+        assert live["model_version"] == "1" and "roc_auc_macro" not in live.index
+        assert np.isnan(live["roc_auc_macro_lo"]) and np.isnan(live["roc_auc_macro_hi"])
+        assert live["holdout_roc_auc_macro"] == pytest.approx(pooled)
+        assert live["reference_roc_auc_macro"] == pytest.approx(reference)
+        assert int((frame["date"] == day.replace("-", "/")).sum()) == 1  # the day's one row, labelled
+    events = result.asset_materializations_for_node(f"{NAME}__live_performance")
+    assert sorted(e.partition for e in events) == days
+    assert all(e.metadata["labelled"].value == 1 for e in events)
+    decay = [e for e in result.get_asset_check_evaluations() if e.check_name == "performance_decay"]
+    assert len(decay) == 1 and decay[0].passed
+    assert decay[0].description == "not judged: no labels known yet"
+    assert decay[0].metadata["days_judged"].value == 0

@@ -3,6 +3,7 @@ judged against the previous partitions' own statistics; the checks spec's locate
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from ml_platform.ml import data_checks as dc
@@ -101,3 +102,56 @@ def test_checks_spec_errors_are_located() -> None:
         SpecError, match=r"x.yaml: main_table.duplicates: Input should be 'quarantine' or 'keep'"
     ):
         parse_spec({**data, "main_table": {**data["main_table"], "duplicates": "drop"}}, origin="x.yaml")
+
+
+CLASSES = ["sun", "rain", "drizzle", "snow", "fog"]
+
+
+def _multiclass_stats(days: dict[str, dict[str, int]]) -> dict[str, dc.PartitionStats]:
+    """Stats of cleaned multiclass rows: per day, class → rows (the way the cleaned asset makes them)."""
+    from ml_platform.ml.cleaning import PARTITION_COLUMN
+    from ml_platform.specs.models import TargetSpec
+
+    rows = [(day, name) for day, counts in days.items() for name, n in counts.items() for _ in range(n)]
+    cleaned = pd.DataFrame(rows, columns=[PARTITION_COLUMN, "weather"])
+    target = TargetSpec(column="weather", classes=[*CLASSES])
+    label = dc.labels(cleaned["weather"], "classification", target)
+    shares = dc.class_shares(cleaned["weather"], cleaned[PARTITION_COLUMN], CLASSES)
+    delivered = {day: sum(counts.values()) for day, counts in days.items()}
+    return dc.partition_stats(delivered, cleaned, pd.DataFrame(), label, shares)
+
+
+def test_multiclass_watches_every_class_share_not_only_the_last() -> None:
+    usual = {"sun": 50, "rain": 30, "drizzle": 10, "snow": 5, "fog": 5}
+    no_rain = {"sun": 80, "rain": 0, "drizzle": 10, "snow": 5, "fog": 5}  # fog, the last class: as usual
+    stats = _multiclass_stats({**{d: usual for d in DAYS[:10]}, DAYS[10]: no_rain})
+    assert stats[DAYS[10]].class_shares == {
+        "sun": 0.8,
+        "rain": 0.0,
+        "drizzle": 0.1,
+        "snow": 0.05,
+        "fog": 0.05,
+    }
+    history = {d: stats[d] for d in DAYS[:10]}
+    assert (
+        stats[DAYS[10]].target_mean == history[DAYS[0]].target_mean == 0.05
+    )  # the last class alone: as usual
+    reports = dc.evaluate([DAYS[10]], {DAYS[10]: stats[DAYS[10]]}, history, CFG, "classification")
+    text = reports[dc.TARGET].failures[DAYS[10]]
+    assert text.startswith("1 of 5 class shares out of bounds of the previous 10 partitions: ")
+    assert (
+        "class 'rain' share 0.000 outside 0.013..0.934 (median 0.300, log-odds shift 8.36, max 3.5)" in text
+    )
+    assert "'sun'" not in text and "'fog'" not in text  # 0.8 vs 0.5 is within 3.5 log-odds
+    usual_day = dc.evaluate([DAYS[10]], {DAYS[10]: stats[DAYS[0]]}, history, CFG, "classification")
+    assert usual_day[dc.TARGET].seen[DAYS[10]].startswith("class shares sun 0.500, rain 0.300")
+
+
+def test_class_shares_round_trip_through_partition_metadata() -> None:
+    stats = _multiclass_stats({DAYS[0]: {"sun": 3, "fog": 1}})[DAYS[0]]
+    metadata = stats.metadata()
+    assert metadata["class_share/fog"] == 0.25 and metadata["class_share/snow"] == 0.0
+    assert dc.PartitionStats.from_metadata(metadata) == stats
+    binary = _day()
+    assert dc.PartitionStats.from_metadata(binary.metadata()) == binary  # binary: no class shares
+    assert not any(k.startswith(dc.CLASS_SHARE) for k in binary.metadata())

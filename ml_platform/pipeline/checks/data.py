@@ -35,8 +35,8 @@ def data_check_specs(spec: PipelineSpec, table: TableSpec, asset: dg.AssetKey) -
     if table is spec.main_table and table.partitioned:
         classes = spec.class_names
         described[dc.TARGET] = (
-            f"Share of class '{classes[-1]}' (the last of target.classes) within "
-            f"{cfg.max_rate_shift_logit:g} log-odds of the recent median"
+            f"Share of each of the {len(classes)} target.classes within "
+            f"{cfg.max_rate_shift_logit:g} log-odds of its recent median"
             if classes
             else f"Positive rate within {cfg.max_rate_shift_logit:g} log-odds of the recent median"
             if spec.task == "classification"
@@ -105,7 +105,13 @@ def evaluate_checks(
         keys = list(context.partition_keys)
         counts = raw.groupby(PARTITION_COLUMN).size() if len(raw) else pd.Series(dtype=int)
         delivered = {k: int(counts.get(k, 0)) for k in keys}
-        stats = dc.partition_stats(delivered, cleaned, quarantine, label)
+        classes = spec.class_names if is_main else None
+        shares = (
+            dc.class_shares(cleaned[spec.target.column], cleaned[PARTITION_COLUMN], classes)
+            if classes and len(cleaned)
+            else None
+        )
+        stats = dc.partition_stats(delivered, cleaned, quarantine, label, shares)
         reasons: Mapping[str, Mapping[str, int]] = dc.quarantine_reasons(quarantine)
         history = _stored_history(
             context.instance, asset, keys[0], cfg, list(_partitions(spec).get_partition_keys())
