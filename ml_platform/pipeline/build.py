@@ -54,7 +54,11 @@ def pipeline_definitions(
     return dg.Definitions(
         assets=assets,
         asset_checks=[deploy_gate_check(pipeline), *drift_checks(pipeline)],
-        jobs=[j for j in (jobs.ingest, jobs.lookups, jobs.train, jobs.deploy, jobs.score) if j is not None],
+        jobs=[
+            j
+            for j in (jobs.ingest, jobs.ingest_score, jobs.lookups, jobs.train, jobs.deploy, jobs.score)
+            if j is not None
+        ],
         schedules=pipeline_schedules(pipeline, jobs, schedules_running),
         sensors=[
             deploy_sensor(pipeline, jobs),

@@ -16,6 +16,7 @@ class PipelineJobs:
     train: dg.UnresolvedAssetJobDefinition
     deploy: dg.UnresolvedAssetJobDefinition
     score: dg.UnresolvedAssetJobDefinition | None = None
+    ingest_score: dg.UnresolvedAssetJobDefinition | None = None  # the new-data sensor's, see SensorsSpec
 
 
 def pipeline_jobs(
@@ -31,11 +32,20 @@ def pipeline_jobs(
             for k in (pipeline.raw_key(t), pipeline.cleaned_key(t), pipeline.quarantine_key(t))
         ]
 
+    ingest = dg.AssetSelection.assets(*table_keys(partitioned), pipeline.features_key)
+    scoring = dg.AssetSelection.assets(pipeline.predictions_key, pipeline.live_performance_key)
     return PipelineJobs(
         ingest=dg.define_asset_job(
             f"{pipeline.name}_ingest",
-            selection=dg.AssetSelection.assets(*table_keys(partitioned), pipeline.features_key),
+            selection=ingest,
             description="Ingest, clean and featurize daily partitions (one run for a whole range).",
+        ),
+        ingest_score=dg.define_asset_job(
+            f"{pipeline.name}_ingest_and_score",
+            selection=ingest | scoring,
+            description="Ingest, clean and featurize new days and score them with the champion in the "
+            "same run (no champion: nothing scored), with every check of those assets; the new-data "
+            "sensor's job, one run worker per delivery instead of two.",
         ),
         lookups=dg.define_asset_job(
             f"{pipeline.name}_lookups",
@@ -58,7 +68,7 @@ def pipeline_jobs(
         ),
         score=dg.define_asset_job(
             f"{pipeline.name}_score",
-            selection=dg.AssetSelection.assets(pipeline.predictions_key, pipeline.live_performance_key),
+            selection=scoring,
             description="Score days with the current champion and compute live performance (backfills; "
             "new days are scored by declarative automation).",
         ),

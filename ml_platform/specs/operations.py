@@ -51,6 +51,12 @@ class SensorsSpec(_Strict):
     scoring_interval_seconds: int = Field(
         default=30, ge=1, description="the automation sensor that scores a day once its features land"
     )
+    score_in_ingest_run: bool = Field(
+        default=True,
+        description="the new-data sensor's run also scores its days with the champion (predictions, "
+        "live performance and their checks; job `<pipeline>_ingest_and_score`): one run worker per "
+        "delivery instead of two; false: ingest alone, scoring left to the automation",
+    )
 
 
 class ScheduleSpec(_Strict):

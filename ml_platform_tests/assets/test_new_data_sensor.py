@@ -97,7 +97,7 @@ def test_sensor_requests_new_days_and_redeliveries_exactly_once(kind_setup, tmp_
         requests, _ = driver.tick()  # three new days: one single-run backfill over their range
         assert [days_of(r) for r in requests] == [("2024-01-01", "2024-01-03")]
         assert requests[0].partition_key is None and requests[0].tags["ml_platform/days"] == "3"
-        assert all(r.job_name == "synthetic_demand_ingest" for r in requests)
+        assert all(r.job_name == "synthetic_demand_ingest_and_score" for r in requests)
         first_key = requests[0].run_key
 
         requests, skip = driver.tick()  # nothing changed: the same delivery never runs twice

@@ -37,7 +37,9 @@ def run_failure_alert(
     pipeline: PipelineNames, jobs: PipelineJobs, assets: Sequence[dg.AssetsDefinition]
 ) -> dg.SensorDefinition:
     steps = {a.node_def.name: [k.to_user_string() for k in a.keys] for a in assets if a.is_executable}
-    monitored = [j for j in (jobs.ingest, jobs.lookups, jobs.train, jobs.deploy) if j is not None]
+    monitored = [
+        j for j in (jobs.ingest, jobs.ingest_score, jobs.lookups, jobs.train, jobs.deploy) if j is not None
+    ]
     model = pipeline.spec.model_name
 
     @dg.run_failure_sensor(

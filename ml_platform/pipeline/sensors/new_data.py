@@ -95,6 +95,14 @@ def pending_ranges(changed: list[str], keys: list[str], max_days: int) -> list[l
     return ranges
 
 
+def sensor_job(pipeline: PipelineNames, jobs: PipelineJobs) -> "dg.UnresolvedAssetJobDefinition":
+    """The job a delivery runs: ingest and scoring in one run (``sensors.score_in_ingest_run``), or
+    ingest alone."""
+    if pipeline.spec.sensors.score_in_ingest_run and jobs.ingest_score is not None:
+        return jobs.ingest_score
+    return jobs.ingest
+
+
 def _request(
     pipeline: PipelineNames,
     jobs: PipelineJobs,
@@ -115,12 +123,14 @@ def _request(
         return dg.RunRequest(
             run_key=f"{pipeline.name}:{days[0]}:{fp}",
             partition_key=days[0],
-            job_name=jobs.ingest.name,
+            job_name=sensor_job(pipeline, jobs).name,
             tags=tags,
         )
     tags |= {ASSET_PARTITION_RANGE_START_TAG: days[0], ASSET_PARTITION_RANGE_END_TAG: days[-1]}
     return dg.RunRequest(
-        run_key=f"{pipeline.name}:{days[0]}..{days[-1]}:{fp}", job_name=jobs.ingest.name, tags=tags
+        run_key=f"{pipeline.name}:{days[0]}..{days[-1]}:{fp}",
+        job_name=sensor_job(pipeline, jobs).name,
+        tags=tags,
     )
 
 
@@ -129,7 +139,7 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
     kind = spec.source.kind
     settings = spec.source.sensor
     key = pipeline.source_resource_key
-    sensor_jobs = [j for j in (jobs.ingest, jobs.lookups) if j is not None]
+    sensor_jobs = [j for j in (sensor_job(pipeline, jobs), jobs.lookups) if j is not None]
 
     @dg.sensor(
         name=f"{pipeline.name}_new_data_sensor",
@@ -140,7 +150,7 @@ def new_data_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDef
         if source_class(spec.source).receives_new_data
         else dg.DefaultSensorStatus.STOPPED,
         description=f"Polls the `{kind}` source for days delivered since the cursor and requests one "
-        "ingest run per range of consecutive new or re-delivered days (a single-run backfill; run key "
+        f"`{sensor_job(pipeline, jobs).name}` run per range of consecutive new or re-delivered days (a single-run backfill; run key "
         "= days + delivery fingerprint).",
     )
     def _new_data(context: dg.SensorEvaluationContext, **resources: Any) -> dg.SensorResult | dg.SkipReason:
