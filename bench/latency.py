@@ -4,6 +4,7 @@ instance, the new-data, retrain and deploy sensors on, and the flights data deli
 directory as files.
 
     python -m bench.latency [--home DIR] [--history-days 28] [--sensor-interval 5] [--runs 2]
+                            [--scoring with-ingest|separate] [--out docs/latency.json]
 
 History (``--history-days`` from 2013-01-01) is delivered first and goes through the same daemon
 path to a first champion; then each measured run lands the next day and times the stages from the
@@ -32,7 +33,7 @@ PIPELINE = "flights_delay"
 START = dt.date(2013, 1, 1)
 
 
-def _spec(home: Path, history_days: int, runs: int, interval: int) -> dict[str, Any]:
+def _spec(home: Path, history_days: int, runs: int, interval: int, scoring: str) -> dict[str, Any]:
     from flights_delay import SPEC_DIR
 
     from ml_platform.specs import load_spec
@@ -55,6 +56,7 @@ def _spec(home: Path, history_days: int, runs: int, interval: int) -> dict[str, 
             "retrain_interval_seconds": interval,
             "deploy_interval_seconds": interval,
             "scoring_interval_seconds": interval,
+            "score_in_ingest_run": scoring == "with-ingest",
         },
         "estimator": {"params": {"max_iter": 80, "learning_rate": 0.1, "random_state": 0}},
         "evaluation": {"bootstrap_samples": 20},
@@ -207,6 +209,12 @@ def main() -> None:
     parser.add_argument(
         "--sensor-interval", type=int, default=5, help="new-data, retrain and deploy sensor interval (s)"
     )
+    parser.add_argument(
+        "--scoring",
+        choices=["with-ingest", "separate"],
+        default="with-ingest",
+        help="score a new day in the new-data sensor's run (the default) or in its own automation run",
+    )
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "latency.json")
     args = parser.parse_args()
@@ -214,7 +222,7 @@ def main() -> None:
     env = daemon_home(home, ROOT)
     import yaml
 
-    spec = _spec(home, args.history_days, args.runs, args.sensor_interval)
+    spec = _spec(home, args.history_days, args.runs, args.sensor_interval, args.scoring)
     (home / "specs" / f"{PIPELINE}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (home / "workspace.yaml").write_text(
         yaml.safe_dump({"load_from": [{"python_module": {"module_name": "ml_platform.definitions",
@@ -228,6 +236,7 @@ def main() -> None:
         "load_before": os.getloadavg()[0],
         "history_days": args.history_days,
         "sensor_interval_seconds": args.sensor_interval,
+        "scoring": args.scoring,
         "runs": [],
     }
     try:

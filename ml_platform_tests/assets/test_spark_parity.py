@@ -151,3 +151,58 @@ def test_predictions_on_spark_score_with_spark_udf_like_the_pandas_path(spark_wo
     drift = {e.check_name: e for e in result.get_asset_check_evaluations()}["prediction_drift"]
     assert drift.passed  # judged against the champion's own profile of the same days: no drift
     assert "not judged" not in (drift.description or "")
+
+
+def test_multiclass_scores_on_spark_equal_the_pandas_path(spark_session, tmp_path) -> None:  # noqa: F811
+    """A multiclass model whose training window lacked one of its four classes, logged as the
+    platform logs it (MLmodel ``metadata.classes``), scored through ``spark_udf``: every class's
+    probability (0 for the unseen one), the predicted class and its score equal the pandas path's."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from ml_platform.integrations.mlflow import MlflowRegistry
+    from ml_platform.integrations.spark_scoring import score_features
+    from ml_platform.ml.monitoring import PREDICTED_CLASS
+
+    classes = ["sun", "rain", "fog", "snow"]
+    rng = np.random.default_rng(0)
+    n = 600
+    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = np.where(x["a"] > 0.5, 0, np.where(x["b"] > 0, 1, 3))  # class 2 ("fog") never seen
+    model = HistGradientBoostingClassifier(max_iter=15, random_state=0).fit(x, y)
+    registry = MlflowRegistry(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "art")
+    )
+    logged = registry.log_trained_model(
+        experiment="weather",
+        model_name="weather",
+        model=model,
+        task="classification",
+        params={},
+        metrics={},
+        tags={},
+        train_frame=x.assign(label=y),
+        target="label",
+        input_example=x.head(5),
+        classes=classes,
+    )
+    days = np.repeat(["2015-01-01", "2015-01-02", "2015-01-03"], n // 3)
+    features = x.assign(_partition=days)
+    features["_day_row"] = features.groupby("_partition").cumcount()
+    with registry.fluent():
+        predicted = score_features(
+            spark_session,
+            spark_session.createDataFrame(features),
+            logged["model_uri"],
+            ["a", "b"],
+            "classification",
+            "weather",
+            logged["version"],
+            classes,
+        )
+        on_spark = predicted.toPandas()
+    scores = predict_scores(model, x, "multiclass", len(classes))
+    expected = predictions_frame("weather", features, scores, logged["version"], classes)
+    assert list(on_spark.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(on_spark, expected, check_exact=False, rtol=1e-9, atol=1e-12)
+    assert (on_spark["proba_fog"] == 0).all() and set(on_spark[PREDICTED_CLASS]) == {"sun", "rain", "snow"}

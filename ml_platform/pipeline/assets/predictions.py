@@ -91,10 +91,10 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         uri = f"models:/{name}/{version}"  # the alias, resolved once, above
         classes = spec.class_names  # multiclass: predicted class, its probability, every class's
         written: Any
-        if feature_engine.engine_for(spec) == "spark" and not classes:
+        if feature_engine.engine_for(spec) == "spark":
             # Spark end to end: spark_udf over the features files, predictions written by Spark; only
-            # the day and score columns come to the driver, for the summaries and the drift check
-            # (multiclass scores on pandas: its per-class columns are not built on Spark yet)
+            # the day and score columns (multiclass: and the predicted class) come to the driver,
+            # for the summaries and the drift check
             session = feature_engine.session()
             with mlflow.fluent():
                 predicted = score_features(
@@ -105,9 +105,11 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                     spec.task,
                     pipeline.name,
                     version,
+                    classes,
                 )
             written = spark_persisted(predicted)
-            out = written.select(PARTITION_COLUMN, SCORE).toArrow().to_pandas(strings_to_categorical=True)
+            few = [PARTITION_COLUMN, SCORE, *([PREDICTED_CLASS] if classes else [])]
+            out = written.select(*few).toArrow().to_pandas(strings_to_categorical=True)
         else:
             frame = features.read(features.keys())
             model = mlflow.load_sklearn(uri)
