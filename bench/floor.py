@@ -23,7 +23,7 @@ from ml_platform.specs import load_spec
 
 
 def run(data_dir: str | None) -> dict[str, float]:
-    from ml_platform.pipeline.assets.evaluation import build_report, score_candidates
+    from ml_platform.ml.evaluation_report import build_report, score_candidates
 
     t0 = time.perf_counter()
     spec = load_spec(SPEC_DIR / "flights_delay.yaml")
