@@ -140,6 +140,7 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
     frame = spark_persisted(engine.build_frames(spec, main, aux))
     rows = write_days(frame, keys, store, lambda k, f: replace_file(f, out / f"{k}.parquet"))
     seconds = time.perf_counter() - t0
+    jvm_peak = _jvm_peak_bytes(frame)
     done.set()
     sampler.join()
     return {
@@ -147,8 +148,18 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
         "seconds_features": seconds,
         "peak_rss_python_driver_gb": peaks["python"] / 1e9,
         "peak_rss_driver_and_jvm_gb": peaks["tree"] / 1e9,
+        "jvm_peak_rss_gb": jvm_peak / 1e9,  # the JVM's own VmHWM: its peak over its whole life
         **checksum(out, keys, spec),
     }
+
+
+def _jvm_peak_bytes(frame) -> float:  # type: ignore[no-untyped-def]
+    try:
+        from bench.batch_scoring_engines import _hwm_bytes
+
+        return float(_hwm_bytes(frame.sparkSession.sparkContext._gateway.proc.pid))
+    except (AttributeError, OSError):  # not a local JVM this process started
+        return float("nan")
 
 
 def _self_rss() -> int:
