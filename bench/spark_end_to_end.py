@@ -22,8 +22,10 @@ under ``NAME``. The 10× / 100× figures of docs/benchmarks.md ("100× Spark end
 
     python -m bench.scale_data --factor 100 --out /work/scratch100/data_x100
     python -m bench.spark_end_to_end measure --data-dir /work/scratch100/data_x100 \
-        --store /work/scratch100/store_x100 --driver-memory 2g --score-home /work/scratch100/home \
-        --json /work/scratch100/e2e.json --label 100x
+        --store /work/scratch100/store_x100 --driver-memory 4g --shuffle-partitions 48 \
+        --omp-threads 1 --score-home /work/scratch100/home --json /work/scratch100/e2e.json --label 100x
+
+(at 100× a 2 GB heap with 16 shuffle partitions runs out of Spark execution memory in a window.)
 """
 
 from __future__ import annotations
