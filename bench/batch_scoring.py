@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.batch_scoring_report import update_benchmarks_summary, write_report
+from bench.common import local_instance_home
 from bench.serving import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,20 +39,11 @@ PARTITION = "_partition"
 RANGES = {"month": ("2013-12-01", "2013-12-31"), "year": ("2013-01-01", "2013-12-31")}
 
 
-def prepare_home(home: Path) -> None:
-    dagster_home = home / "dagster_home"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = (ROOT / "dagster.yaml").read_text() + (ROOT / "deploy/local/dagster_storage.yaml").read_text()
-    (dagster_home / "dagster.yaml").write_text(config)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    os.environ["ML_PLATFORM_HOME"] = str(home)
-
-
 class Platform:
     """The flights pipeline on a local instance in ``home``, with a deployed champion."""
 
     def __init__(self, home: Path) -> None:
-        prepare_home(home)
+        local_instance_home(home, ROOT)
         import dagster as dg
         from flights_delay import SPEC_DIR
 

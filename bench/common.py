@@ -4,6 +4,7 @@ day ranges (the Dagster path's single-run chunks)."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from typing import TYPE_CHECKING
 
 from ml_platform.ml.cleaning import clean_table
@@ -43,16 +44,39 @@ def day_ranges(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, d
     return out
 
 
+def local_instance_home(home: Path, root: Path) -> Path:
+    """``home/dagster_home`` with the repo's ``dagster.yaml`` + local storage, and DAGSTER_HOME /
+    ML_PLATFORM_HOME set in this process to it and ``home``; returns the Dagster home."""
+    import os
+
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = (root / "dagster.yaml").read_text() + (root / "deploy/local/dagster_storage.yaml").read_text()
+    (dagster_home / "dagster.yaml").write_text(config)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ["ML_PLATFORM_HOME"] = str(home)
+    return dagster_home
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def daemon_home(home: Path, root: Path) -> dict[str, str]:
     """A local instance for a real daemon under ``home`` (DAGSTER_HOME with the repo's
     ``dagster.yaml`` + local storage, spec dir, ML_PLATFORM_HOME), set in this process too; returns
     the environment for the daemon, which imports this checkout and its flights plugin."""
     import os
 
-    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
+    local_instance_home(home, root)
     (home / "specs").mkdir(exist_ok=True)
-    config = (root / "dagster.yaml").read_text() + (root / "deploy/local/dagster_storage.yaml").read_text()
-    (home / "dagster_home" / "dagster.yaml").write_text(config)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home / "dagster_home"),

@@ -14,23 +14,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import time
 import warnings
 from pathlib import Path
 
-from bench.common import day_ranges
+from bench.common import day_ranges, local_instance_home
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _prepare_home(home: Path) -> None:
-    dagster_home = home / "dagster_home"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = (ROOT / "dagster.yaml").read_text() + (ROOT / "deploy/local/dagster_storage.yaml").read_text()
-    (dagster_home / "dagster.yaml").write_text(config)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    os.environ["ML_PLATFORM_HOME"] = str(home)
 
 
 def main() -> None:
@@ -50,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
-    _prepare_home(args.home)
+    local_instance_home(args.home, ROOT)
 
     import dagster as dg
     from flights_delay import SPEC_DIR

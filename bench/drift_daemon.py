@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import daemon_home
+from bench.common import daemon_home, stop_process
 from bench.drift_daemon_report import summary
 from bench.latency import PIPELINE, ROOT, Watch, _start_daemon, _wait
 
@@ -210,11 +209,7 @@ def run_replay(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             args.out.write_text(json.dumps(log, indent=1, default=str) + "\n")  # partial results survive
             print(kind, json.dumps(entry, default=str)[:600], flush=True)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        stop_process(daemon)
     log["wall_seconds"] = round(time.time() - t0, 1)
     return log  # fmt: skip
 

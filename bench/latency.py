@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import daemon_home
+from bench.common import daemon_home, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = "flights_delay"
@@ -249,11 +249,7 @@ def main() -> None:
             results["runs"].append(run)
             print(json.dumps(run), flush=True)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        stop_process(daemon)
     results["load_after"] = os.getloadavg()[0]
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results))
