@@ -117,3 +117,38 @@ def write_spec(spec: PipelineSpec, directory: Path) -> Path:
         yaml.safe_dump(spec.model_dump(mode="json", exclude_unset=True, by_alias=True), sort_keys=False)
     )
     return path
+
+
+def timed_events_spec(
+    landing: Path, start: str, end: str, granularity: str, timezone: str, training: dict, **extra: Any
+) -> PipelineSpec:
+    """A tz-aware fraud-event table (``ts``, ``amount``, ``fraud``) on a landing dir, partitioned by
+    ``granularity`` in ``timezone``: the spec the hourly/weekly and DST tests share."""
+    return parse_spec(
+        {
+            "name": "events",
+            "task": "classification",
+            "source": {"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}},
+            "partitioning": {
+                "start": start,
+                "end": end,
+                "granularity": granularity,
+                "time": {"column": "ts", "timezone": timezone},
+            },
+            "main_table": {
+                "name": "events",
+                "table": "events",
+                "columns": {
+                    "ts": {"dtype": "datetime"},
+                    "amount": {"dtype": "float"},
+                    "fraud": {"dtype": "bool"},
+                },
+            },
+            "target": {"column": "fraud", "name": "is_fraud", "positive_class": True},
+            "features": {"builder": "columns", "numeric": ["amount"]},
+            "estimator": {"kind": "linear"},
+            "training": training,
+            "gate": {"metric": "roc_auc", "min_value": 0.5},
+            **extra,
+        }
+    )

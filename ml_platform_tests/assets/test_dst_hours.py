@@ -13,7 +13,7 @@ import pandas as pd
 
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
-from ml_platform.specs import parse_spec
+from ml_platform_tests.helpers import timed_events_spec
 from ml_platform_tests.sensor_driver import SensorDriver
 
 ZONE = "America/New_York"
@@ -22,33 +22,14 @@ QUARANTINE = dg.AssetKey(["events", "quarantine_events"])
 
 
 def dst_spec(landing: Path, start: str, end: str, window: int = 12) -> Any:
-    return parse_spec(
-        {
-            "name": "events",
-            "task": "classification",
-            "source": {"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}},
-            "partitioning": {
-                "start": start,
-                "end": end,
-                "granularity": "hourly",
-                "time": {"column": "ts", "timezone": ZONE},
-            },
-            "main_table": {
-                "name": "events",
-                "table": "events",
-                "columns": {
-                    "ts": {"dtype": "datetime"},
-                    "amount": {"dtype": "float"},
-                    "fraud": {"dtype": "bool"},
-                },
-            },
-            "target": {"column": "fraud", "name": "is_fraud", "positive_class": True},
-            "features": {"builder": "columns", "numeric": ["amount"]},
-            "estimator": {"kind": "linear"},
-            "training": {"window_partitions": window, "holdout_partitions": 4},
-            "gate": {"metric": "roc_auc", "min_value": 0.5},
-            "checks": {"max_quarantine_share": 1.0},  # the misplaced row is kept in quarantine
-        }
+    return timed_events_spec(
+        landing,
+        start,
+        end,
+        "hourly",
+        ZONE,
+        {"window_partitions": window, "holdout_partitions": 4},
+        checks={"max_quarantine_share": 1.0},  # the misplaced row is kept in quarantine
     )
 
 

@@ -15,38 +15,14 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
 from ml_platform.ml.time import days_of_keys, partition_keys
-from ml_platform.specs import parse_spec
+from ml_platform_tests.helpers import timed_events_spec
 from ml_platform_tests.sensor_driver import SensorDriver
 
 
 def events_spec(landing: Path, granularity: str, days: int, **training: Any) -> Any:
-    return parse_spec(
-        {
-            "name": "events",
-            "task": "classification",
-            "source": {"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}},
-            "partitioning": {
-                "start": "2024-01-01",
-                "end": (dt.date(2024, 1, 1) + dt.timedelta(days=days - 1)).isoformat(),
-                "granularity": granularity,
-                "time": {"column": "ts", "timezone": "Europe/Berlin"},
-            },
-            "main_table": {
-                "name": "events",
-                "table": "events",
-                "columns": {
-                    "ts": {"dtype": "datetime"},
-                    "amount": {"dtype": "float"},
-                    "fraud": {"dtype": "bool"},
-                },
-            },
-            "target": {"column": "fraud", "name": "is_fraud", "positive_class": True},
-            "features": {"builder": "columns", "numeric": ["amount"]},
-            "estimator": {"kind": "linear"},
-            "training": training or {"window_partitions": 2, "holdout_partitions": 1},
-            "gate": {"metric": "roc_auc", "min_value": 0.5},
-        }
-    )
+    end = (dt.date(2024, 1, 1) + dt.timedelta(days=days - 1)).isoformat()
+    window = training or {"window_partitions": 2, "holdout_partitions": 1}
+    return timed_events_spec(landing, "2024-01-01", end, granularity, "Europe/Berlin", window)
 
 
 def deliver(landing: Path, day: dt.date, stray: bool = False) -> None:
