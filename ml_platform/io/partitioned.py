@@ -4,7 +4,6 @@ per-partition sample, as one pandas frame, or as one Spark DataFrame read by Spa
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -47,12 +46,9 @@ class PartitionedParquet:
     def count(self, keys: Sequence[str], where_present: str) -> int:
         """Rows of these partitions where ``where_present`` has a value (only that column is read)."""
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
         def one(key: str) -> int:
-            column = pq.read_table(
-                io.BytesIO(self.store.read_bytes(self.paths[key])), columns=[where_present]
-            )
+            column = self.store.read_table(self.paths[key], [where_present])
             return int(pc.sum(pc.is_valid(column[where_present])).as_py() or 0)
 
         with ThreadPoolExecutor(IO_THREADS) as pool:
@@ -69,7 +65,6 @@ class PartitionedParquet:
         rows (``ml/sampling.py``), taken partition by partition, so the whole range is never held."""
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
         absent = sorted(set(keys) - set(self.paths))
         if absent:
@@ -77,7 +72,7 @@ class PartitionedParquet:
         wanted = list(columns) if columns is not None else None
 
         def one(key: str) -> Any:
-            table = pq.read_table(io.BytesIO(self.store.read_bytes(self.paths[key])), columns=wanted)
+            table = self.store.read_table(self.paths[key], wanted)
             table = table.filter(pc.is_valid(table[where_present])) if where_present else table
             if sample is not None:
                 from ml_platform.ml.sampling import day_sample

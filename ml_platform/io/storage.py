@@ -25,6 +25,7 @@ from upath import UPath
 
 from ml_platform.io.partitioned import IO_THREADS, PartitionedParquet
 from ml_platform.io.spark_parquet import is_spark_frame, replace_file, write_days
+from ml_platform.io.table_cache import read_local_table, write_local_file
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 
 UNPARTITIONED = ""  # the key of a non-partitioned asset's one file in a PartitionedParquet
@@ -90,6 +91,24 @@ class _BytesStore(dg.UPathIOManager):
     def read_bytes(self, path: UPath) -> bytes:
         return path.read_bytes()
 
+    def write_table(self, path: UPath, table: Any) -> None:
+        """An Arrow table as a Parquet file; a local file's table stays decoded (``table_cache``)."""
+        local = self.local_path(path)
+        if local is not None:
+            write_local_file(local, parquet_bytes(table), table)
+        else:
+            self.write_bytes(path, parquet_bytes(table))
+
+    def read_table(self, path: UPath, columns: Any = None) -> Any:
+        """``columns`` (all if None) of a Parquet file as an Arrow table; local files through the
+        decoded-table cache, so a file this process wrote or read is not decoded again."""
+        local = self.local_path(path)
+        if local is not None:
+            return read_local_table(local, columns)
+        import pyarrow.parquet as pq
+
+        return pq.read_table(io.BytesIO(self.read_bytes(path)), columns=columns)
+
     def names_in(self, folder: UPath) -> set[str]:
         """File names directly under ``folder`` (empty if it does not exist)."""
         return {p.name for p in folder.iterdir()} if folder.exists() else set()
@@ -154,7 +173,7 @@ class ParquetIOManager(_BytesStore):
         slices = split_partitions(obj, list(paths))
 
         def write(key: str) -> None:
-            self.write_bytes(paths[key], parquet_bytes(slices[key]))
+            self.write_table(paths[key], slices[key])
 
         with ThreadPoolExecutor(IO_THREADS) as pool:
             list(pool.map(write, paths))

@@ -9,10 +9,14 @@ as Python objects, both count as resident memory. At 30× the flights this was g
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
-from collections.abc import Callable
+import gc
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 
 @functools.cache
@@ -32,3 +36,57 @@ def release_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+_frozen_depth = 0
+
+
+@contextlib.contextmanager
+def collector_spared() -> Iterator[None]:
+    """Inside: the cyclic garbage collector leaves alone what was alive on entry (the loaded
+    definitions, modules, the run's instance: some 300k objects in a run worker) and runs gen 0 at
+    10,000 new objects instead of 700. A full collection walks every tracked object, so in a
+    process that heavy holds gen 2 collections cost 0.2 s each; a data step makes a dozen. Freed
+    on exit (``gc.unfreeze``): nothing alive on entry is kept longer than it would have been.
+    Reference counting frees everything as usual; only cycles wait. Nested uses share one freeze."""
+    global _frozen_depth
+    if _frozen_depth:
+        _frozen_depth += 1
+        try:
+            yield
+        finally:
+            _frozen_depth -= 1
+        return
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], 10_000), thresholds[1], max(thresholds[2], 100))
+    _frozen_depth = 1
+    try:
+        yield
+    finally:
+        _frozen_depth = 0
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def spare_collector(fn: F) -> F:
+    """``fn`` (a function or a generator function, e.g. an asset's compute function) run inside
+    :func:`collector_spared`; its signature is kept, so Dagster sees the same parameters."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generate(*args: Any, **kwargs: Any) -> Any:
+            with collector_spared():
+                yield from fn(*args, **kwargs)
+
+        return cast(F, generate)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with collector_spared():
+            return fn(*args, **kwargs)
+
+    return cast(F, call)

@@ -1,12 +1,16 @@
-"""ml_platform.ml.memory: heap pages freed by Python go back to the OS (glibc's malloc_trim)."""
+"""ml_platform.ml.memory: heap pages freed by Python go back to the OS (glibc's malloc_trim); the
+cyclic collector spares what was alive when a heavy step began, and lets it go after."""
 
 from __future__ import annotations
 
+import gc
+import inspect
 import os
+import weakref
 
 import pytest
 
-from ml_platform.ml.memory import _malloc_trim, release_free_memory
+from ml_platform.ml.memory import _malloc_trim, collector_spared, release_free_memory, spare_collector
 
 
 def _rss_bytes() -> int:
@@ -26,3 +30,49 @@ def test_release_returns_the_free_heap_that_glibc_keeps() -> None:
     after = _rss_bytes()
     assert before - after > 150e6, f"RSS {before / 1e6:.0f} MB -> {after / 1e6:.0f} MB"
     assert last[-4:] == (299_999).to_bytes(4, "little")
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+def _dropped_cycle() -> weakref.ref:
+    node = _Node()
+    return weakref.ref(node)
+
+
+def test_the_collector_spares_what_was_alive_on_entry_and_frees_it_after() -> None:
+    gc.collect()
+    thresholds = gc.get_threshold()
+    before = _dropped_cycle()  # unreachable garbage when the step begins
+    with collector_spared():
+        assert gc.get_freeze_count() > 1000 and gc.get_threshold()[0] >= 10_000
+        inside = _dropped_cycle()
+        gc.collect()
+        assert before() is not None  # frozen: a full collection inside does not walk it
+        assert inside() is None  # what the step makes is collected as usual
+        with collector_spared():  # nested: one freeze, undone once
+            pass
+        assert gc.get_freeze_count() > 1000
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+    gc.collect()
+    assert before() is None  # nothing kept longer than it would have been
+
+
+def test_spare_collector_keeps_signature_and_generator_kind() -> None:
+    def compute(context: object, raw: int, *, scale: float = 2.0) -> float:
+        assert gc.get_freeze_count() > 0
+        return raw * scale
+
+    def outputs(context: object, raw: int):  # type: ignore[no-untyped-def]
+        assert gc.get_freeze_count() > 0
+        yield raw
+        assert gc.get_freeze_count() > 0  # still spared while the consumer handled the first value
+        yield raw + 1
+
+    plain, gen = spare_collector(compute), spare_collector(outputs)
+    assert inspect.signature(plain) == inspect.signature(compute) and not inspect.isgeneratorfunction(plain)
+    assert inspect.isgeneratorfunction(gen) and inspect.signature(gen) == inspect.signature(outputs)
+    assert plain(None, 3) == 6.0 and list(gen(None, 3)) == [3, 4]
+    assert gc.get_freeze_count() == 0

@@ -12,6 +12,7 @@ from ml_platform.ml.cleaning import (
     clean_table,
     merge_results,
 )
+from ml_platform.ml.memory import spare_collector
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
     ROW_COUNT,
@@ -137,6 +138,7 @@ def cleaned_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinit
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
     )
+    @spare_collector
     def _clean(context: dg.AssetExecutionContext, raw: pd.DataFrame):  # type: ignore[no-untyped-def]
         label = partition_label(context) if partitions else "all"
         source = _source_of(raw)

@@ -12,6 +12,7 @@ from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.evaluation_report import build_report, report_markdown, score_candidates
 from ml_platform.ml.gate import decide
+from ml_platform.ml.memory import spare_collector
 from ml_platform.ml.metrics import tidy
 from ml_platform.ml.monitoring import daily_reference
 from ml_platform.ml.plots import evaluation_plots
@@ -44,6 +45,7 @@ def evaluation_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         )
         + "; also MLflow run artifacts). Gated by `deploy_gate`.",
     )
+    @spare_collector
     def _report(
         context: dg.AssetExecutionContext,
         mlflow: MlflowRegistry,

@@ -9,6 +9,7 @@ from ml_platform.features.finish_spark import spark_partition_counts, spark_pers
 from ml_platform.integrations.k8s import FEATURES_STEP
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.memory import spare_collector
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
     ROW_COUNT,
@@ -55,6 +56,7 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         f"({len(spec.features.model_columns)} columns), plus the label `{spec.target.name}` and "
         "slice columns. Leak-free: only what is known before prediction time.",
     )
+    @spare_collector
     def _features(
         context: dg.AssetExecutionContext,
         feature_engine: FeatureEngine,

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.memory import spare_collector
 from ml_platform.ml.time import assign_partition_keys, days_of_keys
 from ml_platform.pipeline.assets.common import partition_label
 from ml_platform.pipeline.assets.partition_metadata import (
@@ -149,6 +150,7 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
             "dagster/column_schema": declared_schema(table, {PARTITION_COLUMN: "str", SOURCE_COLUMN: "str"})
         },
     )
+    @spare_collector
     def _raw(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         source: DataSource = getattr(context.resources, pipeline.source_resource_key)
         label = partition_label(context) if partitions else "all"

@@ -14,6 +14,7 @@ from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile, per_day_sample
 from ml_platform.ml.fit_progress import fit_progress
+from ml_platform.ml.memory import spare_collector
 from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
 from ml_platform.ml.model_factory import fit_lean, pipeline_for, spec_scores, top_score
@@ -67,6 +68,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         f"the {spec.training.window_partitions} partitions before a {spec.training.holdout_partitions}-"
         "partition holdout (time-based split). Registered in MLflow with alias `challenger`.",
     )
+    @spare_collector
     def _model(
         context: dg.AssetExecutionContext,
         config: TrainConfig,
@@ -90,7 +92,11 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         # only the window's labelled rows and the model's columns leave Parquet
         training = spec.training
         taken = training_sample(training, features, windows.train, label)
-        frame = features.read(windows.train, columns=[*cols, label], where_present=label, sample=taken)
+        # with the day column, so the two later reads of the window come from the decoded-table cache
+        frame = features.read(
+            windows.train, columns=[*cols, label, PARTITION_COLUMN], where_present=label, sample=taken
+        )
+        del frame[PARTITION_COLUMN]
         if taken:
             context.log.info(
                 f"training sample: {taken[0]:.2%} of each day's labelled rows (seed {taken[1]}), day by day"
