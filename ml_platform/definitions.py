@@ -21,7 +21,9 @@ def build_definitions(specs: Sequence[PipelineSpec], env: Environment) -> dg.Def
             for s in specs
         )
     )
-    return dg.Definitions.merge(merged, dg.Definitions(resources=dict(env.resources(specs))))
+    return dg.Definitions.merge(
+        merged, dg.Definitions(resources=dict(env.resources(specs)), executor=env.run_executor())
+    )
 
 
 @dg.definitions

@@ -63,5 +63,15 @@ class Environment:
         return resources
 
     def train_executor(self) -> dg.ExecutorDefinition | None:
-        """Executor of the training job; None: Dagster's default."""
+        """Executor of the training job; None: the run executor."""
         return None
+
+    def run_executor(self) -> dg.ExecutorDefinition | None:
+        """Executor of every job that names none (None: Dagster's, a process per step).
+
+        Local: every step of a run in its run worker. On one machine a process per step costs
+        more than it runs in parallel: each loads the definitions again (3-5 s here, 8 steps in
+        a new day's run; docs/latency.md), and steps cannot share what the run already decoded
+        (``io/table_cache.py``). A step that fails still fails its run with the step's error;
+        a worker killed mid-run is failed by run monitoring as before."""
+        return dg.in_process_executor

@@ -95,6 +95,10 @@ class ProductionEnvironment(Environment):
         )
         return resources
 
+    def run_executor(self) -> dg.ExecutorDefinition | None:
+        """Dagster's default (a process per step in the run's pod): steps of a run in parallel."""
+        return None
+
     def train_executor(self) -> dg.ExecutorDefinition | None:
         if self.executor == "k8s":
             from dagster_k8s import k8s_job_executor

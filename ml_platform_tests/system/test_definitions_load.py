@@ -37,6 +37,10 @@ def test_definitions_resolve_every_job_sensor_and_schedule(tmp_path, monkeypatch
     assert schedules["flights_delay_daily_ingest"].default_status == dg.DefaultScheduleStatus.STOPPED
     check_keys = {k.name for k in loaded.resolve_asset_graph().asset_check_keys}
     assert {"deploy_gate", "contract", "quarantine_share", "unique_key"} <= check_keys
+    # local: a run's steps in its run worker (no process per step, which reloads the definitions)
+    executors = {j.name: j.executor_def.name for j in loaded.resolve_all_job_defs()}
+    assert executors["flights_delay_ingest_and_score"] == "in_process", executors
+    assert set(executors.values()) == {"in_process"}, executors
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
