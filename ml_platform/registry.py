@@ -10,6 +10,7 @@ platform without editing it. Nothing is imported until a registry is first asked
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 import threading
 from collections.abc import Callable, Iterator
@@ -36,7 +37,8 @@ class Registry(Generic[T]):
         self.builtin_package = builtin_package
         self._entries: dict[str, T] = {}
         self._origins: dict[str, str] = {}
-        self._loaded = False
+        self._loaded = False  # every built-in module imported and every plugin loaded
+        self._plugins_loaded = False
         self._lock = threading.RLock()
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -68,13 +70,36 @@ class Registry(Generic[T]):
                 for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
                     if not info.name.rsplit(".", 1)[-1].startswith("_"):
                         importlib.import_module(info.name)
+            self._load_plugins()
+
+    def _load_for(self, name: str) -> None:
+        """What can hold ``name``: the built-in module of that name (a built-in kind lives in a
+        module named after it) and every plugin, then the other built-ins only if neither had it.
+        A process asking for ``landing_dir`` does not import ``s3`` (and boto3, ~1.3 s); a plugin
+        reusing a built-in's name still fails, as the built-in is imported before the plugins."""
+        with self._lock:
+            if self._loaded:
+                return
+            if self.builtin_package and name.isidentifier() and not name.startswith("_"):
+                module = f"{self.builtin_package}.{name}"
+                if importlib.util.find_spec(module) is not None:
+                    importlib.import_module(module)
+            self._load_plugins()
+            if name not in self._entries:
+                self._load()
+
+    def _load_plugins(self) -> None:
+        with self._lock:
+            if self._plugins_loaded:
+                return
+            self._plugins_loaded = True
             for ep in entry_points(group=self.group):
                 obj = ep.load()
                 if self._entries.get(ep.name) is not obj:
                     self.add(ep.name, obj, origin=f"entry point {ep.value}")
 
     def get(self, name: str) -> T:
-        self._load()
+        self._load_for(name)
         try:
             return self._entries[name]
         except KeyError:
