@@ -40,6 +40,7 @@ def _staging_dir() -> Path:
 
 
 def _atomic_write(path: UPath, data: bytes) -> None:
+    """Temp file + rename on a non-local fsspec filesystem (local files: ``write_local_file``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(data)
@@ -86,7 +87,11 @@ class _BytesStore(dg.UPathIOManager):
     """Where serialized bytes go. Here: the UPath's filesystem; subclasses (e.g. S3) override."""
 
     def write_bytes(self, path: UPath, data: bytes) -> None:
-        _atomic_write(path, data)
+        local = self.local_path(path)
+        if local is not None:
+            write_local_file(local, data)
+        else:
+            _atomic_write(path, data)
 
     def read_bytes(self, path: UPath) -> bytes:
         return path.read_bytes()
@@ -95,7 +100,7 @@ class _BytesStore(dg.UPathIOManager):
         """An Arrow table as a Parquet file; a local file's table stays decoded (``table_cache``)."""
         local = self.local_path(path)
         if local is not None:
-            write_local_file(local, parquet_bytes(table), table)
+            write_local_file(local, parquet_bytes(table), table)  # the one temp file + rename
         else:
             self.write_bytes(path, parquet_bytes(table))
 
