@@ -16,6 +16,7 @@ from ml_platform.environments import Environment, local_environment
 from ml_platform.ops.lifecycle import Lifecycle
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.specs.models import PipelineSpec
+from ml_platform_tests.instances import local_instance
 
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -49,7 +50,7 @@ def make_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         home: Path = tmp_path_factory.mktemp(name)
         env = local_environment(home)
         (home / "dagster").mkdir()
-        ctx = dg.instance_for_test(temp_dir=str(home / "dagster"))
+        ctx = local_instance(str(home / "dagster"))
         instance = ctx.__enter__()
         stack.append(ctx)
         defs = build_definitions([spec], env)

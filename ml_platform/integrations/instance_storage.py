@@ -48,3 +48,17 @@ class LocalSqliteStorage(DagsterSqliteStorage):
         from ml_platform.integrations.sqlite_tuned import TunedSqliteStorage
 
         return TunedSqliteStorage.from_local(inst_data=inst_data, **config_value)
+
+
+def storage_config(base_dir: str) -> dict[str, Any]:
+    """The ``storage:`` section of a local instance keeping its files in ``base_dir`` (what
+    ``deploy/local/dagster_storage.yaml`` sets; for ``dg.instance_for_test(overrides=...)``)."""
+    return {
+        "storage": {
+            "custom": {
+                "module": __name__,
+                "class": LocalSqliteStorage.__name__,
+                "config": {"base_dir": base_dir},
+            }
+        }
+    }

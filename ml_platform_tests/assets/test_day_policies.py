@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -15,6 +14,7 @@ from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
 from ml_platform.specs import parse_spec
 from ml_platform_tests.helpers import synthetic_regression_spec, write_synthetic_landing
+from ml_platform_tests.instances import local_instance
 
 EMPTY, GAP = "2024-01-04", "2024-01-06"
 
@@ -36,7 +36,7 @@ def ingest(landing: Path, home: Path, first: str, last: str, **partitioning: Any
     defs = build_definitions([spec], local_environment(home))
     job = defs.resolve_job_def("synthetic_demand_ingest")
     tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         result = job.execute_in_process(
             instance=instance,
             tags=tags if first != last else {},

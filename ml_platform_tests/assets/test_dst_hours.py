@@ -14,6 +14,7 @@ import pandas as pd
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
 from ml_platform_tests.helpers import timed_events_spec
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.sensor_driver import SensorDriver
 
 ZONE = "America/New_York"
@@ -60,7 +61,7 @@ def test_the_spring_forward_day_is_23_hourly_partitions_of_its_local_hours(tmp_p
     defs = build_definitions(
         [dst_spec(landing, "2013-03-10", "2013-03-10")], local_environment(tmp_path / "h")
     )
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = SensorDriver(defs, "events_new_data_sensor", instance)
         (request,), _ = driver.tick()
         assert request.partition_key_range == dg.PartitionKeyRange("2013-03-10-00:00", "2013-03-10-23:00")
@@ -94,7 +95,7 @@ def test_the_fall_back_day_is_25_partitions_and_hour_files_are_checked(tmp_path:
     defs = build_definitions(
         [dst_spec(landing, "2013-11-03", "2013-11-03")], local_environment(tmp_path / "h")
     )
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = SensorDriver(defs, "events_new_data_sensor", instance)
         (request,), _ = driver.tick()
         assert request.partition_key_range == dg.PartitionKeyRange("2013-11-03-00:00", "2013-11-03-23:00")
@@ -122,7 +123,7 @@ def test_a_model_trains_on_hours_across_the_fall_back_day(tmp_path: Path) -> Non
         _rows(_day(day)).to_csv(landing / "events" / f"{day}.csv", index=False)
     spec = dst_spec(landing, "2013-11-02", "2013-11-03", window=40)  # 40 + 4 of the 49 hours
     defs = build_definitions([spec], local_environment(tmp_path / "h"))
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = SensorDriver(defs, "events_new_data_sensor", instance)
         (request,), _ = driver.tick()
         assert driver.run(request).success

@@ -16,6 +16,7 @@ from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
 from ml_platform.ml.time import days_of_keys, partition_keys
 from ml_platform_tests.helpers import timed_events_spec
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.sensor_driver import SensorDriver
 
 
@@ -51,7 +52,7 @@ def test_hourly_partitions_key_rows_by_local_hour_and_keep_the_wrong_day_check(t
     deliver(landing, dt.date(2024, 1, 2))
     spec = events_spec(landing, "hourly", days=2, window_partitions=30, holdout_partitions=10)
     defs = build_definitions([spec], local_environment(tmp_path / "home"))
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = SensorDriver(defs, "events_new_data_sensor", instance)
         (request,), _ = driver.tick()  # two days of hours: one range run over 48 hour keys
         assert request.partition_key_range == dg.PartitionKeyRange("2024-01-01-00:00", "2024-01-02-23:00")
@@ -83,7 +84,7 @@ def test_weekly_partitions_from_monday(tmp_path: Path) -> None:
     defs = build_definitions([spec], local_environment(tmp_path / "home"))
     job = defs.resolve_job_def("events_ingest")
     tags = {ASSET_PARTITION_RANGE_START_TAG: "2024-01-01", ASSET_PARTITION_RANGE_END_TAG: "2024-01-08"}
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         assert job.execute_in_process(instance=instance, tags=tags).success
         features = defs.load_asset_value(
             dg.AssetKey(["events", "features"]), instance=instance, partition_key="2024-01-08"

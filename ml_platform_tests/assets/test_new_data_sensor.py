@@ -19,6 +19,7 @@ from devtools.publish import FilePublisher, Publisher, S3Publisher, SqlPublisher
 from ml_platform.definitions import build_definitions
 from ml_platform.environments import local_environment
 from ml_platform_tests.helpers import synthetic_regression_spec
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.sensor_driver import SensorDriver
 from ml_platform_tests.source_fixtures import (  # noqa: F401
     moto_endpoint,
@@ -86,7 +87,7 @@ def driver_for(spec: Any, home: Path, instance: dg.DagsterInstance) -> SensorDri
 def test_sensor_requests_new_days_and_redeliveries_exactly_once(kind_setup, tmp_path: Path) -> None:
     kind, options, publisher = kind_setup
     spec = with_source(synthetic_regression_spec(tmp_path / "unused", days=20), kind, options)
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = driver_for(spec, tmp_path / "home", instance)
         requests, skip = driver.tick()
         assert requests == [] and skip and "no complete day delivered yet" in skip
@@ -137,7 +138,7 @@ def test_sensor_spreads_a_backlog_over_ticks(tmp_path: Path) -> None:
         {"path": str(tmp_path / "landing"), "quiet_seconds": 0},
         sensor={"max_runs_per_tick": 1, "max_days_per_run": 3},
     )
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = driver_for(spec, tmp_path / "home", instance)
         batches = [[days_of(r) for r in driver.tick()[0]] for _ in range(4)]
     assert batches == [
@@ -160,7 +161,7 @@ def test_history_is_one_single_run_backfill_and_a_redelivery_reruns_its_day(tmp_
         "landing_dir",
         {"path": str(tmp_path / "landing"), "quiet_seconds": 0},
     )
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         driver = driver_for(spec, tmp_path / "home", instance)
         (request,), _ = driver.tick()
         assert days_of(request) == ("2024-01-01", "2024-01-20")

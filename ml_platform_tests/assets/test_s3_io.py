@@ -10,6 +10,7 @@ from dagster_aws.s3 import S3Resource
 
 from ml_platform.io.s3 import S3JsonIOManager, S3ParquetIOManager
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.services import MotoS3, moto_s3  # noqa: F401  (fixture)
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")
@@ -64,7 +65,7 @@ def world(moto_s3: MotoS3):  # noqa: F811
         "io_manager": S3ParquetIOManager(s3=s3, bucket=bucket, prefix="it/storage"),
         "json_io_manager": S3JsonIOManager(s3=s3, bucket=bucket, prefix="it/storage"),
     }
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         yield instance, resources, bucket, moto_s3.client()
 
 

@@ -25,6 +25,7 @@ from ml_platform.sources.retry import PermanentSourceError, TransientSourceError
 from ml_platform.sources.sql import SqlSource
 from ml_platform.specs.models import SourceSpec
 from ml_platform_tests.helpers import synthetic_regression_spec, write_synthetic_landing
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.source_fixtures import (  # noqa: F401
     free_port,
     moto_endpoint,
@@ -147,7 +148,7 @@ def _materialize_raw(landing: Path, home: Path, failures: int) -> dg.ExecuteInPr
     )
     pipeline = PipelineNames(spec)
     try:
-        with dg.instance_for_test() as instance:
+        with local_instance() as instance:
             return dg.materialize(
                 [raw_asset(pipeline, spec.main_table)],
                 partition_key=DAY.isoformat(),

@@ -23,6 +23,7 @@ from ml_platform.pipeline.assets.ingestion import raw_asset
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.sources.base import SOURCE_COLUMN
 from ml_platform_tests.helpers import read_table, short_flights_spec
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.source_fixtures import moto_endpoint, postgres_url, s3_client  # noqa: F401
 
 DAY = dt.date(2013, 1, 2)
@@ -84,7 +85,7 @@ def _materialize_cleaned(home: Path, kind: str, options: dict[str, Any]) -> pd.D
     pipeline = PipelineNames(spec)
     table = spec.main_table
     env = local_environment(home)
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         result = dg.materialize(
             [raw_asset(pipeline, table), cleaned_asset(pipeline, table)],
             partition_key=DAY.isoformat(),

@@ -17,6 +17,7 @@ from ml_platform.io.spark_parquet import ROW_IN_DAY
 from ml_platform.io.storage import LocalParquetIOManager, PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.transforms import RID
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.services import MotoS3, moto_s3, spark_session  # noqa: F401  (fixtures)
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-05")
@@ -80,7 +81,7 @@ def test_spark_output_written_per_day_and_read_by_both_engines(
     SESSION["spark"] = spark_session
     moto = request.getfixturevalue("moto_s3") if kind == "s3" else None
     resources, s3 = _stores(kind, tmp_path, moto)
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         result = dg.materialize([by_spark, read_back], resources=resources, instance=instance, tags=RANGE)
         assert result.success
         written = result.asset_materializations_for_node("by_spark")[0].metadata

@@ -21,6 +21,7 @@ from ml_platform.ops.cli import main
 from ml_platform.sources.base import build_source
 from ml_platform.specs.models import SourceSpec
 from ml_platform_tests.helpers import short_flights_spec
+from ml_platform_tests.instances import local_instance
 from ml_platform_tests.sensor_driver import SensorDriver
 from ml_platform_tests.source_fixtures import free_port, moto_endpoint  # noqa: F401
 
@@ -51,7 +52,7 @@ def test_replay_to_file_feeds_the_new_data_sensor(tmp_path: Path) -> None:
         source={"kind": "landing_dir", "options": {"path": str(landing), "quiet_seconds": 0}}
     )
     defs = build_definitions([spec], local_environment(tmp_path / "home"))
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         sensor = SensorDriver(defs, "flights_delay_new_data_sensor", instance)
         (lookups,), _ = sensor.tick()
         assert lookups.job_name == "flights_delay_lookups"

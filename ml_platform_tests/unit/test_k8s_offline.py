@@ -27,6 +27,7 @@ from ml_platform.environments.production import production_environment
 from ml_platform.integrations.k8s import K8S_CONFIG_TAG
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform_tests.helpers import short_flights_spec
+from ml_platform_tests.instances import local_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -233,7 +234,7 @@ def test_k8s_run_launcher_creates_the_run_job(prod, k8s_env, tmp_path: Path) -> 
             container_image=IMAGE,
         ),
     )
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         launcher.register_instance(instance)
         run = instance.create_run_for_job(
             job_def=job, run_config=good_run_config(pipeline), job_code_origin=origin

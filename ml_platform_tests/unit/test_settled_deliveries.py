@@ -13,6 +13,7 @@ import pytest
 
 from ml_platform.sources.landing_dir import LandingDirSource
 from ml_platform.sources.retry import PermanentSourceError
+from ml_platform_tests.instances import local_instance
 
 CSV = "year,month,day,x\n2024,1,{d},1\n"
 DATES = ("year", "month", "day")
@@ -96,13 +97,13 @@ def test_the_new_data_sensor_names_what_it_left_out_in_its_skip_reason(tmp_path:
     defs = build_definitions([spec], local_environment(tmp_path / "home"))
     sensor = defs.resolve_sensor_def("synthetic_demand_new_data_sensor")
     with (
-        dg.instance_for_test() as instance,
+        local_instance() as instance,
         dg.build_sensor_context(instance=instance, resources=dict(defs.resources or {})) as context,
     ):
         result = sensor(context)
     assert [r.partition_key for r in result.run_requests] == ["2024-01-01"]  # the unambiguous day only
     assert result.skip_reason is None
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         landing_only = [p for p in (landing / "sales").iterdir() if p.name.startswith("2024-01-01")]
         for p in landing_only:
             p.unlink()

@@ -7,6 +7,7 @@ import pytest
 
 from ml_platform.io.storage import LocalJsonIOManager, LocalParquetIOManager
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform_tests.instances import local_instance
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
 
@@ -46,7 +47,7 @@ def _range(start: str, end: str) -> dict:
 
 
 def test_range_output_is_split_one_file_per_day_and_loaded_back(tmp_path) -> None:
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         assert dg.materialize(
             [days], instance=instance, resources=_resources(tmp_path), tags=_range("2024-01-01", "2024-01-04")
         ).success
@@ -67,7 +68,7 @@ def test_range_output_is_split_one_file_per_day_and_loaded_back(tmp_path) -> Non
 
 
 def test_missing_partitions_are_named_when_not_allowed(tmp_path) -> None:
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         dg.materialize(
             [days], instance=instance, resources=_resources(tmp_path), tags=_range("2024-01-01", "2024-01-02")
         )
@@ -144,7 +145,7 @@ def labelled_days(context: dg.AssetExecutionContext) -> pd.DataFrame:
 
 
 def test_lazy_input_reads_only_the_partitions_columns_and_rows_asked_for(tmp_path) -> None:
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         resources = _resources(tmp_path)
         assert dg.materialize(
             [labelled_days], instance=instance, resources=resources, tags=_range("2024-01-01", "2024-01-04")

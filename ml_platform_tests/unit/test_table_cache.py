@@ -13,6 +13,7 @@ import pytest
 from ml_platform.io.storage import LocalParquetIOManager
 from ml_platform.io.table_cache import TABLES, FileIdentity, TableCache
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform_tests.instances import local_instance
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-08")
 KEYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
@@ -43,7 +44,7 @@ def mixed(context: dg.AssetExecutionContext) -> pd.DataFrame:
 @pytest.fixture
 def written(tmp_path):
     TABLES.clear()
-    with dg.instance_for_test() as instance:
+    with local_instance() as instance:
         tags = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]}
         resources = {"io_manager": LocalParquetIOManager(base_dir=str(tmp_path / "s"))}
         assert dg.materialize([mixed], instance=instance, resources=resources, tags=tags).success
