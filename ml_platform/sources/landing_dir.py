@@ -4,6 +4,7 @@ or one per hour named by its hourly partition key (``<YYYY-MM-DD-HH:MM>[±HHMM].
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -104,10 +105,15 @@ class LandingDirSource(DaySource):
 
     @staticmethod
     def _hour_files(folder: Path, day: dt.date) -> list[Path]:
+        prefix = f"{day.isoformat()}-"
+        try:  # one C-level listing, not a glob: a backfill asks this for every day of a big folder
+            names = [n for n in os.listdir(folder) if n.startswith(prefix)]
+        except FileNotFoundError:
+            names = []
         found = [
-            f
-            for f in sorted(folder.glob(f"{day.isoformat()}-*"), key=lambda f: f.name.partition(".")[0])
-            if "." + f.name.partition(".")[2] in FORMATS and is_hour_key(f.name.partition(".")[0])
+            folder / n
+            for n in sorted(names, key=lambda n: n.partition(".")[0])
+            if "." + n.partition(".")[2] in FORMATS and is_hour_key(n.partition(".")[0])
         ]
         stems = [f.name.partition(".")[0] for f in found]
         twice = sorted({s for s in stems if stems.count(s) > 1})

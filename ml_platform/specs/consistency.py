@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -139,9 +140,21 @@ def check_features(spec: PipelineSpec) -> None:
 
 
 def check_estimator(spec: PipelineSpec) -> None:
-    """The estimator resolves for the task and accepts every one of ``estimator.params``."""
-    from ml_platform.ml.estimators import resolve_estimator
+    """The estimator resolves for the task and accepts every one of ``estimator.params``. A
+    kind's class is checked from its source when that tells its parameters for sure (loading a
+    spec then imports no scikit-learn: see :mod:`ml_platform.ml.estimators.signature`)."""
+    from ml_platform.ml.estimators import estimator_kind, resolve_estimator
+    from ml_platform.ml.estimators.signature import source_params
 
+    if spec.estimator.kind is not None:
+        kind = estimator_kind(spec.estimator.kind)
+        read = source_params(kind.class_path(spec.task))
+        if read is not None:
+            reserved = ("categorical_features",) if kind.native_categorical else ()
+            check_param_names(
+                read.params, read.defined_at, spec.estimator.params, "estimator.params", reserved
+            )
+            return
     resolved = resolve_estimator(spec.estimator, spec.task)
     check_params(resolved.cls, spec.estimator.params, "estimator.params", resolved.reserved)
 
@@ -159,7 +172,13 @@ def check_params(cls: Any, params: dict[str, Any], where: str, reserved: tuple[s
     }
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
         return
-    name = f"{cls.__module__}.{cls.__qualname__}"
+    check_param_names(accepted, f"{cls.__module__}.{cls.__qualname__}", params, where, reserved)
+
+
+def check_param_names(
+    accepted: Collection[str], name: str, params: dict[str, Any], where: str, reserved: tuple[str, ...] = ()
+) -> None:
+    """Every one of ``params`` is among ``accepted`` and none is ``reserved`` (``name``: the class)."""
     for param in params:
         if param in reserved:
             raise ValueError(f"{where}.{param}: set by the platform for {name}; remove it from the spec")

@@ -24,11 +24,15 @@ class EstimatorKind:
     native_categorical: bool = False
     description: str = ""
 
-    def estimator_class(self, task: str) -> Any:
+    def class_path(self, task: str) -> str:
+        """The import path of the class for ``task``."""
         path = self.classification if task == "classification" else self.regression
         if path is None:
             raise ValueError(f"estimator kind '{self.name}' has no {task} estimator")
-        module, _, attr = path.rpartition(".")
+        return path
+
+    def estimator_class(self, task: str) -> Any:
+        module, _, attr = self.class_path(task).rpartition(".")
         return getattr(importlib.import_module(module), attr)
 
 
