@@ -115,9 +115,10 @@ def bootstrap_ci(
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals for each task metric (same resamples for every metric).
 
-    A resample is drawn as multinomial counts (identical in distribution to drawing n indices with
-    replacement); classification metrics are then computed with those counts as weights over scores
-    sorted once, so each resample costs O(n) instead of a sort. ``progress(done, samples)`` is called
+    A resample is n indices drawn with replacement, kept as counts per row (``bincount``: 10×
+    faster than ``multinomial``, which draws a binomial per row, for the same distribution);
+    classification metrics are then computed with those counts as weights over scores sorted
+    once, so each resample costs O(n) instead of a sort. ``progress(done, samples)`` is called
     about ten times along the way."""
     if samples <= 0:
         return {}
@@ -135,7 +136,7 @@ def bootstrap_ci(
     for i in range(samples):
         if progress is not None and i and i % report_every == 0:
             progress(i, samples)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+        counts = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(float)
         if task == "multiclass":
             for name, value in mc.weighted_metrics(prepared, counts).items():
                 if np.isfinite(value):

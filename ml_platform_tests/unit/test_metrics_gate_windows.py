@@ -51,6 +51,18 @@ def test_bootstrap_interval_contains_point_estimate_and_narrows_with_n(scored) -
     assert (narrow[1] - narrow[0]) < (wide[1] - wide[0])
 
 
+def test_bootstrap_resamples_like_draws_with_replacement(scored) -> None:
+    """The Brier score is a mean of per-row losses: its percentile interval must match the normal
+    one, mean ± 1.96 sd/√n, if each resample is n rows drawn with replacement."""
+    y, s = scored
+    losses = (s - y) ** 2
+    half = 1.96 * losses.std() / np.sqrt(len(y))
+    lo, hi = bootstrap_ci("classification", y, s, samples=600, seed=3)["brier"]
+    assert lo < losses.mean() < hi
+    assert (hi - lo) / 2 == pytest.approx(half, rel=0.12)
+    assert (lo + hi) / 2 == pytest.approx(losses.mean(), abs=0.15 * half)
+
+
 def test_slices_and_baseline(scored) -> None:
     y, s = scored
     frame = pd.DataFrame({"carrier": np.where(np.arange(len(y)) % 2, "AA", "UA")})
