@@ -84,6 +84,13 @@ def test_re_exports_are_followed_and_doubtful_classes_answer_none(
                 except ImportError:
                     Maybe = None
             """,
+            "estpkg/starred.py": """
+                class Plain:
+                    def __init__(self, depth=3):
+                        pass
+
+                from estpkg._impl import *
+            """,
             "estpkg/_impl.py": """
                 class Base:
                     def __init__(self, a=1):
@@ -113,4 +120,5 @@ def test_re_exports_are_followed_and_doubtful_classes_answer_none(
     assert source_params("estpkg.Alias") is None  # an assignment, not a class statement
     assert source_params("estpkg.Maybe") is None  # bound under try: only an import tells
     assert source_params("estpkg.Missing") is None
+    assert source_params("estpkg.starred.Plain") is None  # a later star import may rebind it
     assert "estpkg" not in sys.modules  # nothing imported on the way

@@ -57,6 +57,8 @@ def read_class_params(module: str, name: str, hops: int = 0) -> SourceSignature 
             params = _init_params(node)
             return None if params is None else SourceSignature(f"{module}.{name}", params)
         if isinstance(node, ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return None  # a star import may rebind it
             for alias in node.names:
                 if (alias.asname or alias.name) == name:
                     target = _absolute(module, is_package, node)
