@@ -19,6 +19,7 @@ from ml_platform.integrations.mlflow_model import (
     own_types,
     training_dataset,
 )
+from ml_platform.integrations.skops_import import import_skops_io
 
 #: MLflow 3's UI opens in its GenAI view (no model registry in the navigation) unless the page's
 #: ``workflowType`` query parameter says otherwise; every link we generate lands in the classic view.
@@ -140,10 +141,12 @@ class MlflowRegistry(dg.ConfigurableResource):
             self.client().set_model_version_tag(model, str(version), key, str(value))
 
     def load_sklearn(self, uri: str) -> Any:
+        import_skops_io()  # what MLflow imports to load a skops model, without its slow search
         with self._fluent() as mlflow:
             return mlflow.sklearn.load_model(uri)
 
     def load_pyfunc(self, uri: str) -> Any:
+        import_skops_io()
         with self._fluent() as mlflow:
             return mlflow.pyfunc.load_model(uri)
 

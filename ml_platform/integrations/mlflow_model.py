@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml_platform.integrations.skops_import import import_skops_io
+
 SCHEMA_SAMPLE_ROWS = 10_000
 
 
@@ -59,9 +61,8 @@ def optional_inputs_signature(frame: Any, output: Any) -> Any:
 def own_types(model: Any) -> list[str]:
     """Types skops does not trust by default in a model *this process just trained* (so trusted).
     Recorded in the MLmodel file so loading needs no pickle."""
-    import skops.io
-
-    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+    skops_io = import_skops_io()
+    return list(skops_io.get_untrusted_types(data=skops_io.dumps(model)))
 
 
 def output_classes(model: Any, names: list[str]) -> list[str]:

@@ -75,12 +75,27 @@ def split_partitions(frame: pd.DataFrame, keys: list[str]) -> dict[str, Any]:
 
 
 def parquet_bytes(table: Any) -> bytes:
+    """``table`` as a Parquet file. A table without rows is encoded once per schema (its metadata
+    included): a year's quarantine of a clean delivery is 365 empty files, ~0.8 ms each to encode."""
+    if table.num_rows == 0:
+        return _empty_parquet(table.schema.serialize().to_pybytes())
+    return _encode(table)
+
+
+def _encode(table: Any) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     return sink.getvalue().to_pybytes()
+
+
+@functools.lru_cache(maxsize=64)
+def _empty_parquet(schema: bytes) -> bytes:
+    import pyarrow as pa
+
+    return _encode(pa.ipc.read_schema(pa.py_buffer(schema)).empty_table())
 
 
 class _BytesStore(dg.UPathIOManager):

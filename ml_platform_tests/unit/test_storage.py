@@ -121,6 +121,39 @@ def test_split_partitions_of_an_empty_frame_writes_empty_days() -> None:
     assert all(len(pd.read_parquet(io.BytesIO(b))) == 0 for b in files.values())
 
 
+def test_an_empty_day_is_encoded_once_per_schema_with_the_same_bytes() -> None:
+    """Empty slices reuse one encoding per schema: the same bytes as encoding the slice itself,
+    its metadata (categories' order, time zone, the frame's source attrs) kept, other schemas apart."""
+    import numpy as np
+
+    from ml_platform.io import storage
+
+    n = 6
+    frame = pd.DataFrame(
+        {
+            PARTITION_COLUMN: ["2024-01-01"] * 3 + ["2024-01-03"] * 3,
+            "carrier": pd.Categorical(["AA", "UA"] * 3, categories=["UA", "AA", "DL"], ordered=True),
+            "at": pd.date_range("2024-01-01", periods=n, freq="h", tz="America/New_York"),
+            "n": pd.array(np.arange(n), dtype="Int64"),
+        }
+    )
+    frame.attrs["_source"] = "landing/flights"
+    days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    storage._empty_parquet.cache_clear()
+    slices = storage.split_partitions(frame, days)
+    for day in ("2024-01-02", "2024-01-04"):
+        assert storage.parquet_bytes(slices[day]) == storage._encode(slices[day])
+    assert storage._empty_parquet.cache_info().misses == 1  # two empty days, one encoding
+    import io
+
+    empty = pd.read_parquet(io.BytesIO(storage.parquet_bytes(slices["2024-01-02"])))
+    assert empty.attrs == {"_source": "landing/flights"} and str(empty["at"].dtype).endswith("New_York]")
+    other = frame.assign(n=frame["n"].astype("float64")).iloc[:0]
+    other_bytes = storage.parquet_bytes(storage.split_partitions(other, days[:1])[days[0]])
+    assert pd.read_parquet(io.BytesIO(other_bytes))["n"].dtype == "float64"
+    assert storage._empty_parquet.cache_info().misses == 2
+
+
 @dg.asset(
     io_manager_key="json_io_manager",
     ins={"days": dg.AssetIn(metadata={"allow_missing_partitions": True, "lazy": True})},
