@@ -13,6 +13,7 @@ from pydantic import PrivateAttr
 from ml_platform.faults import fault_point
 from ml_platform.integrations.mlflow_model import (
     SCHEMA_SAMPLE_ROWS,
+    load_pyfunc_checked,
     model_requirements,
     optional_inputs_signature,
     output_classes,
@@ -146,9 +147,8 @@ class MlflowRegistry(dg.ConfigurableResource):
             return mlflow.sklearn.load_model(uri)
 
     def load_pyfunc(self, uri: str) -> Any:
-        import_skops_io()
         with self._fluent() as mlflow:
-            return mlflow.pyfunc.load_model(uri)
+            return load_pyfunc_checked(mlflow, mlflow.artifacts.download_artifacts(artifact_uri=uri))
 
     def download(self, uri: str, dst: str) -> str:
         with self._fluent() as mlflow:

@@ -3,6 +3,7 @@ schema from a sample), an all-optional input signature, pinned requirements, sko
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ml_platform.integrations.skops_import import import_skops_io
@@ -69,3 +70,55 @@ def output_classes(model: Any, names: list[str]) -> list[str]:
     """The class names of ``predict_proba``'s columns, in order: the model's ``classes_`` are the
     label indices it saw in training (a class absent from the window has no column)."""
     return [names[int(c)] for c in model.classes_]
+
+
+def environment_warnings(model_dir: str | Path, python_version: str | None) -> list[str]:
+    """What MLflow warns of when it loads a model, answered from the model's own files: each line of
+    its ``requirements.txt`` this environment does not satisfy, and another Python (major.minor).
+
+    MLflow's own check first maps every installed distribution to its modules
+    (``packages_distributions()``, 0.5–0.9 s per process); the requirements a model of ours carries
+    are pinned names (:data:`MODEL_REQUIREMENTS`), so their installed versions are all it needs."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    warnings = []
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python_version is None:
+        warnings.append(f"the model names no Python version (running Python {running})")
+    elif ".".join(python_version.split(".")[:2]) != running:
+        warnings.append(f"the model was saved with Python {python_version}, this is Python {running}")
+    file = Path(model_dir, "requirements.txt")
+    lines = file.read_text().splitlines() if file.exists() else []
+    for line in (raw.split("#")[0].strip() for raw in lines):
+        if not line or line.startswith("-"):
+            continue  # options (-r, -c, --index-url) and blanks
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue  # a path or URL, as MLflow skips it
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            installed = version(req.name)
+        except PackageNotFoundError:
+            warnings.append(f"requirement {line}: {req.name} is not installed")
+            continue
+        if not req.specifier.contains(installed, prereleases=True):
+            warnings.append(f"requirement {line}: {req.name} {installed} is installed")
+    return warnings
+
+
+def load_pyfunc_checked(mlflow: Any, model_dir: str) -> Any:
+    """``mlflow.pyfunc.load_model`` of a local model directory, its environment warnings
+    (:func:`environment_warnings`) logged instead of MLflow's."""
+    import logging
+
+    import_skops_io()
+    model = mlflow.pyfunc.load_model(model_dir, suppress_warnings=True)
+    flavor = model.metadata.flavors.get("python_function", {})
+    for warning in environment_warnings(model_dir, flavor.get("python_version")):
+        logging.getLogger("ml_platform.models").warning(f"model at {model_dir}: {warning}")
+    return model

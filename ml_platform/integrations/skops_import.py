@@ -81,7 +81,9 @@ class _PatchUtils(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             run(module)
-            module.whichmodule = fast_whichmodule(module.whichmodule)  # type: ignore[attr-defined]
+            original = getattr(module, "whichmodule", None)
+            if callable(original):  # another skops layout: imported as it is
+                module.whichmodule = fast_whichmodule(original)  # type: ignore[attr-defined]
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml_platform.integrations.skops_import import import_skops_io
+from ml_platform.integrations.mlflow_model import load_pyfunc_checked
 from ml_platform.serving.schema import Field, fields_from_signature
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ class ModelHolder:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=location, tracking_uri=self.tracking_uri, dst_path=str(target)
         )
-        import_skops_io()  # what MLflow imports to load a skops model, without its slow search
-        model = mlflow.pyfunc.load_model(local)
+        model = load_pyfunc_checked(mlflow, local)
         fields = fields_from_signature(model.metadata.signature)
         example = model.input_example
         if example is not None:  # a model that cannot score its own example is not served
