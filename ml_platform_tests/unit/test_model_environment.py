@@ -60,6 +60,7 @@ def test_a_logged_model_loads_without_warnings_and_without_mlflows_distribution_
         "from ml_platform.integrations.mlflow_model import load_pyfunc_checked\n"
         "from ml_platform_tests import serving_models as sm\n"
         f"mlflow.set_tracking_uri('sqlite:///{tmp_path}/mlflow.db')\n"
+        f"mlflow.set_registry_uri('sqlite:///{tmp_path}/mlflow.db')\n"
         f"local = mlflow.artifacts.download_artifacts(artifact_uri='models:/{MODEL_NAME}@champion')\n"
         "model = load_pyfunc_checked(mlflow, local)\n"
         "print('scores', model.predict(sm.training_frame().head(4)).shape)\n"
