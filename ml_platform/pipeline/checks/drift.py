@@ -47,7 +47,7 @@ def drift_result(
     drift = spec.monitoring.drift
     per_day = {
         str(day): judge(part)
-        for day, part in frame.groupby(PARTITION_COLUMN, sort=True)
+        for day, part in frame.groupby(PARTITION_COLUMN, sort=True, observed=True)
         if len(part) >= drift.min_rows
     }
     if not per_day:
