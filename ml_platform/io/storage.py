@@ -57,12 +57,18 @@ def split_partitions(frame: pd.DataFrame, keys: list[str]) -> dict[str, Any]:
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     labels = frame[PARTITION_COLUMN].astype(str).to_numpy() if len(frame) else np.array([], dtype=str)
-    order = np.argsort(labels, kind="stable")
+    # the labels as integer codes in label order: a stable sort of the codes is the stable sort of
+    # the labels (sorting 10 M strings took 15 s at 30x; hashing them once and sorting ints, ~1 s)
+    codes, uniques = pd.factorize(labels, sort=True)
+    order = np.argsort(codes, kind="stable")
     if len(order) and (order != np.arange(len(order))).any():
-        table, labels = table.take(order), labels[order]
-    uniques, starts = np.unique(labels, return_index=True)
-    stops = [*starts[1:].tolist(), len(labels)] if len(starts) else []
-    bounds = dict(zip(uniques.tolist(), zip(starts.tolist(), stops, strict=True), strict=True))
+        table = table.take(order)
+    counts = np.bincount(codes, minlength=len(uniques))
+    stops = np.cumsum(counts)
+    bounds = {
+        str(key): (int(stop - count), int(stop))
+        for key, count, stop in zip(uniques.tolist(), counts.tolist(), stops.tolist(), strict=True)
+    }
     stray = sorted(set(bounds) - set(keys))
     if stray:  # rows would be dropped silently
         raise ValueError(
