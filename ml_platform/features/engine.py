@@ -9,10 +9,13 @@ from typing import Any, Literal
 import dagster as dg
 import pandas as pd
 from dagster_pyspark import LazyPySparkResource
+from pydantic import Field
 
 from ml_platform.features.finish_spark import finish_features_spark
+from ml_platform.features.processes import build_in_processes, process_count
 from ml_platform.integrations.spark import session_of, spark_config
 from ml_platform.io.storage import PartitionedParquet
+from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features, builder_for, builder_options, finish_features
 from ml_platform.specs.models import PipelineSpec
 
@@ -24,6 +27,18 @@ class FeatureEngine(dg.ConfigurableResource):
 
     default_engine: Engine = "pandas"
     spark: LazyPySparkResource
+    processes: int = Field(
+        default=0,
+        ge=0,
+        description="pandas engine: processes a large run's partitions are built in, for builders "
+        "that declare parallel_partitions (0: the CPUs available, at most 8; 1: the step's own process)",
+    )
+    min_rows_per_process: int = Field(
+        default=100_000,
+        ge=1,
+        description="a run is spread over processes only when each gets at least this many main rows "
+        "(a worker's start costs about a second)",
+    )
 
     def engine_for(self, spec: PipelineSpec) -> Engine:
         engine = spec.features.engine or self.default_engine
@@ -61,7 +76,18 @@ class FeatureEngine(dg.ConfigurableResource):
 
     def build(self, spec: PipelineSpec, main: pd.DataFrame, aux: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if self.engine_for(spec) == "pandas":
-            return build_features(spec, main, aux)
+            builder = builder_for(spec)
+            processes = (
+                process_count(
+                    self.processes, len(main), main[PARTITION_COLUMN].nunique(), self.min_rows_per_process
+                )
+                if builder.parallel_partitions and PARTITION_COLUMN in main
+                else 1
+            )
+            if processes <= 1:
+                return build_features(spec, main, aux)
+            built = build_in_processes(builder.pandas, main, aux, builder_options(spec), processes)
+            return finish_features(spec, main, built)
         builder = builder_for(spec)
         assert builder.spark is not None
         built = builder.spark(self.session(), main, aux, builder_options(spec))

@@ -31,7 +31,10 @@ class FeatureBuilder:
     prefers: the run's data then never passes through the driver. ``tables`` are the auxiliary tables it reads (checked
     against the spec); ``options`` validates the spec's ``features.options``. A builder with
     ``reads_spec`` also gets the whole ``features`` section as ``options["features"]``; ``outputs(spec)``,
-    when given, names the columns it produces, so a spec's feature names are checked before anything runs."""
+    when given, names the columns it produces, so a spec's feature names are checked before anything runs.
+    ``parallel_partitions`` declares that a partition's features depend only on that partition's
+    main rows (and the auxiliary tables) and cost enough to be worth spreading: the pandas engine may
+    then build a large run's partitions in several processes (``features/processes.py``)."""
 
     name: str
     pandas: PandasBuild
@@ -42,6 +45,7 @@ class FeatureBuilder:
     description: str = ""
     reads_spec: bool = False
     outputs: Callable[[PipelineSpec], Collection[str]] | None = None
+    parallel_partitions: bool = False
 
     def validated_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         if self.options is None:

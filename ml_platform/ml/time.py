@@ -14,6 +14,7 @@ from ml_platform.ml.time_keys import (
     GRANULARITIES,
     assign_partition_keys,
     days_of_keys,
+    formatted,
     keys_of_days,
     partition_keys,
 )
@@ -37,7 +38,7 @@ def row_times(frame: pd.DataFrame, time: TimeSpec) -> pd.Series:
 
 def wrong_day(typed: pd.DataFrame, time: TimeSpec, partition_column: str) -> dict[int, str]:
     """Row position → reason, for rows whose local day is not the day of the delivery they came in."""
-    day = row_times(typed, time).dt.strftime("%Y-%m-%d")
+    day = formatted(row_times(typed, time), "%Y-%m-%d")
     column = DAY_COLUMN if DAY_COLUMN in typed else partition_column
     delivered = typed[column].astype(str).str[:10]
     wrong = day.notna() & typed[column].notna() & (day != delivered)

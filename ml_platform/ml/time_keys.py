@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from ml_platform.ml.local_time import hour_keys, parse_times
@@ -16,15 +17,27 @@ DAY_COLUMN = "_day"
 GRANULARITIES = ("daily", "hourly", "weekly")
 
 
+def formatted(times: pd.Series, fmt: str) -> pd.Series:
+    """``times.dt.strftime(fmt)`` with each distinct time formatted once: rows share few days or
+    hours, and formatting is per value (a year of flights: 1.1 s → 0.03 s). NaN where NaT."""
+    codes, uniques = pd.factorize(times)
+    labels = np.asarray(pd.DatetimeIndex(uniques).strftime(fmt), dtype=object)
+    values = np.empty(len(codes), dtype=object)
+    known = codes >= 0
+    values[known] = labels[codes[known]]
+    values[~known] = np.nan
+    return pd.Series(values, index=times.index, name=times.name, dtype=object)
+
+
 def partition_keys(times: pd.Series, granularity: str) -> pd.Series:
     """Dagster partition keys of local times: ``YYYY-MM-DD`` (daily; weekly: the week's Monday) or
     ``YYYY-MM-DD-HH:MM`` (hourly); NaN where the time is unknown."""
     if granularity == "hourly":
-        return times.dt.floor("h").dt.strftime("%Y-%m-%d-%H:%M")
+        return formatted(times.dt.floor("h"), "%Y-%m-%d-%H:%M")
     if granularity == "weekly":
         monday = times.dt.normalize() - pd.to_timedelta(times.dt.weekday, unit="D")
-        return monday.dt.strftime("%Y-%m-%d")
-    return times.dt.strftime("%Y-%m-%d")
+        return formatted(monday, "%Y-%m-%d")
+    return formatted(times, "%Y-%m-%d")
 
 
 def days_of_keys(keys: list[str], granularity: str) -> list[dt.date]:
@@ -73,7 +86,7 @@ def assign_partition_keys(
     else:
         own = partition_keys(times, granularity)
     fallback = partition_keys(pd.to_datetime(out[DAY_COLUMN]), granularity)
-    same_day = times.dt.strftime("%Y-%m-%d") == out[DAY_COLUMN]
+    same_day = formatted(times, "%Y-%m-%d") == out[DAY_COLUMN]
     keyed = own.where(same_day & own.notna(), fallback)
     if granularity == "hourly":
         keyed = keyed.where(delivered.str.len() <= 10, delivered)

@@ -166,3 +166,24 @@ def test_training_windows_over_the_hours_of_a_dst_day(tmp_path: Path) -> None:
     ]
     by_day = resolve_windows(spec.training, keys, keys, "2013-11-02", "features")
     assert by_day.holdout[-1] == "2013-11-02-23:00"  # a day: its last hour
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%Y-%m-%d-%H:%M"])
+def test_keys_formatted_once_per_distinct_time_equal_strftime(fmt: str) -> None:
+    from ml_platform.ml.time_keys import formatted
+
+    zoned = pd.to_datetime(["2013-11-03 01:30", "2013-11-03 01:30", "2013-03-10 03:00"]).tz_localize(
+        "America/New_York", ambiguous=[True, False, False]
+    )
+    cases = [
+        pd.Series(
+            pd.to_datetime(["2013-01-01 00:00", "2013-01-01 05:00", None, "2014-02-03 23:59"]),
+            index=[5, 3, 9, 1],
+            name="t",
+        ),
+        pd.Series(zoned),  # the repeated local hour of DST's end: two instants, one label
+        pd.Series([], dtype="datetime64[ns]"),
+        pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns]"),
+    ]
+    for times in cases:
+        pd.testing.assert_series_equal(formatted(times, fmt), times.dt.strftime(fmt))

@@ -52,4 +52,5 @@ FLIGHTS = FeatureBuilder(
     tables=("weather", "planes"),
     options=FlightsOptions,
     description="leak-free flight features: schedule, plane, weather before departure, congestion",
+    parallel_partitions=True,  # congestion is per (day, origin); weather and planes come whole
 )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import pandas as pd
 
 from ml_platform.ml.cleaning import PARTITION_COLUMN
+from ml_platform.ml.time_keys import formatted
 from ml_platform.sources.base import SOURCE_COLUMN, DataSource, SourceError, SourceOptions
 
 if TYPE_CHECKING:
@@ -42,8 +43,8 @@ CACHE_ROW_GROUP = 16_384
 
 def _day_of(frame: pd.DataFrame, date_columns: tuple[str, ...]) -> pd.Series:
     y, m, d = date_columns
-    return pd.to_datetime(dict(year=frame[y], month=frame[m], day=frame[d]), errors="coerce").dt.strftime(
-        "%Y-%m-%d"
+    return formatted(
+        pd.to_datetime(dict(year=frame[y], month=frame[m], day=frame[d]), errors="coerce"), "%Y-%m-%d"
     )
 
 
