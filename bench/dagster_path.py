@@ -1,7 +1,7 @@
 """The Dagster path: the same work through the real platform on the local instance (SQLite storage
 as `make` configures it, MLflow on SQLite with registration, Parquet IO), in one process.
 
-    python -m bench.dagster_path full --home DIR [--data-dir DIR] [--chunk-days N]
+    python -m bench.dagster_path full --home DIR [--data-dir DIR] [--chunk-days N] [--feature-processes N]
     python -m bench.dagster_path ingest --home DIR --start D --end D [--data-dir DIR]
 
 ``full``: cold build of every partition, train, gate, deploy sensor → deployed champion.
@@ -12,6 +12,7 @@ Prints one JSON line with timings.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -31,6 +32,12 @@ def main() -> None:
     parser.add_argument("--start", default="2013-01-01")
     parser.add_argument("--end", default="2013-12-31")
     parser.add_argument("--chunk-days", type=int, default=366, help="partitions per single-run backfill")
+    parser.add_argument(
+        "--feature-processes",
+        type=int,
+        default=0,
+        help="pandas feature processes (0: the CPUs available; 1: in the step, as the floor builds them)",
+    )
     parser.add_argument(
         "--gate-min-value",
         type=float,
@@ -55,7 +62,7 @@ def main() -> None:
     if args.gate_min_value is not None:
         overrides["gate"] = {"min_value": args.gate_min_value}
     spec = load_spec(SPEC_DIR / "flights_delay.yaml", overrides)
-    env = current_environment()
+    env = dataclasses.replace(current_environment(), feature_processes=args.feature_processes)
     defs = build_definitions([spec], env)
     out: dict[str, float | str] = {"seconds_import_load": time.perf_counter() - t0}
     with dg.DagsterInstance.get() as instance:

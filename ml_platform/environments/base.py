@@ -32,6 +32,7 @@ class Environment:
     dagster_ui_url: str = "http://127.0.0.1:3000"
     feature_engine: Literal["pandas", "spark"] = "pandas"
     spark_master: str = "local[2]"
+    feature_processes: int = 0  # pandas engine; 0: the CPUs available (features/processes.py)
 
     @property
     def mlflow_tracking_uri(self) -> str:
@@ -55,7 +56,9 @@ class Environment:
             "json_io_manager": LocalJsonIOManager(base_dir=str(self.home / "storage")),
             "mlflow": self.mlflow(),
             "export_target": LocalExportTarget(path=str(self.home / "exports")),
-            "feature_engine": feature_engine(self.feature_engine, self.spark_master),
+            "feature_engine": feature_engine(
+                self.feature_engine, self.spark_master, processes=self.feature_processes
+            ),
             "notifier": notifier_from_env(os.environ, self.dagster_ui_url),
         }
         for spec in specs:

@@ -116,6 +116,14 @@ def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[
     return value
 
 
+def _count(environ: Mapping[str, str], name: str) -> int:
+    """A non-negative whole number from ``environ`` (0 when unset)."""
+    value = environ.get(name, "0")
+    if not value.isdigit():
+        raise ValueError(f"{name}={value!r}: expected a whole number (0: the CPUs available)")
+    return int(value)
+
+
 def production_environment(home: str | Path, environ: Mapping[str, str]) -> ProductionEnvironment:
     """Which settings exist is decided here, once; their values stay ``EnvVar``s."""
     missing = [v for v in REQUIRED if not environ.get(v)]
@@ -131,6 +139,7 @@ def production_environment(home: str | Path, environ: Mapping[str, str]) -> Prod
         dagster_ui_url=environ.get("ML_PLATFORM_DAGSTER_UI_URL", ""),
         feature_engine=_choice(environ, "ML_PLATFORM_FEATURE_ENGINE", "spark", ("spark", "pandas")),  # type: ignore[arg-type]
         spark_master=environ.get("SPARK_MASTER", "local[2]"),
+        feature_processes=_count(environ, "ML_PLATFORM_FEATURE_PROCESSES"),
         s3_prefix=dg.EnvVar("ML_PLATFORM_S3_PREFIX")
         if environ.get("ML_PLATFORM_S3_PREFIX")
         else "ml_platform/storage",

@@ -94,7 +94,11 @@ class FeatureEngine(dg.ConfigurableResource):
         return finish_features(spec, main, built)
 
 
-def feature_engine(default_engine: Engine = "pandas", spark_master: str = "local[2]") -> FeatureEngine:
+def feature_engine(
+    default_engine: Engine = "pandas", spark_master: str = "local[2]", processes: int = 0
+) -> FeatureEngine:
     return FeatureEngine(
-        default_engine=default_engine, spark=LazyPySparkResource(spark_config=spark_config(spark_master))
+        default_engine=default_engine,
+        spark=LazyPySparkResource(spark_config=spark_config(spark_master)),
+        processes=processes,
     )

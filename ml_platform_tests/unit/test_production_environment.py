@@ -60,9 +60,24 @@ def test_production_mlflow_outside_dagster_resolves_now(tmp_path: Path, monkeypa
         ({"ML_PLATFORM_S3_BUCKET": ""}, "needs environment variables ML_PLATFORM_S3_BUCKET"),
         ({"ML_PLATFORM_TRAIN_EXECUTOR": "celery"}, "ML_PLATFORM_TRAIN_EXECUTOR='celery'"),
         ({"ML_PLATFORM_FEATURE_ENGINE": "dask"}, "ML_PLATFORM_FEATURE_ENGINE='dask'"),
+        ({"ML_PLATFORM_FEATURE_PROCESSES": "two"}, "ML_PLATFORM_FEATURE_PROCESSES='two': expected a whole"),
         ({"ML_PLATFORM_ENV": "staging"}, "ML_PLATFORM_ENV='staging': unknown environment"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path: Path, change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         current_environment({**PROD, **change, "ML_PLATFORM_HOME": str(tmp_path)})
+
+
+def test_feature_processes_reach_the_feature_engine(tmp_path: Path) -> None:
+    env = current_environment(
+        {
+            **PROD,
+            "ML_PLATFORM_FEATURE_ENGINE": "pandas",
+            "ML_PLATFORM_FEATURE_PROCESSES": "3",
+            "ML_PLATFORM_HOME": str(tmp_path),
+        }
+    )
+    assert env.resources([])["feature_engine"].processes == 3
+    unset = current_environment({**PROD, "ML_PLATFORM_HOME": str(tmp_path)})
+    assert unset.resources([])["feature_engine"].processes == 0
