@@ -1,8 +1,11 @@
 """The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
 logged to MLflow and registered as a new version aliased ``challenger``."""
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
@@ -24,9 +27,52 @@ from ml_platform.pipeline.assets.run_reason import training_reason
 from ml_platform.pipeline.code_versions import spec_hash
 from ml_platform.pipeline.names import PipelineNames
 from ml_platform.pipeline.recovery import clean_temp_files, recover_training_leftovers, worker_tags
-from ml_platform.specs.models import TrainingSpec
+from ml_platform.specs.models import PipelineSpec, TrainingSpec
 
 TRAIN_METRIC_SAMPLE = 20_000
+#: the drift reference is built beside the MLflow logging when the training window's model columns
+#: take at most this much memory (a second copy of the window is read for it meanwhile)
+CONCURRENT_REFERENCE_BYTES = 512 * 2**20
+
+
+def drift_reference(
+    spec: PipelineSpec,
+    features: PartitionedParquet,
+    days: list[str],
+    taken: tuple[float, int] | None,
+    model: Any,
+) -> dict[str, Any]:
+    """The model's drift reference: a profile of its training window (features by day, and its
+    scores on a seeded sample of each day's rows)."""
+    cols = spec.features.model_columns
+    window = features.read(days, columns=[*cols, PARTITION_COLUMN], where_present=None, sample=taken)
+    drift = spec.monitoring.drift
+    window_days = window[PARTITION_COLUMN].to_numpy()
+    scored = per_day_sample(window_days, drift.score_rows_per_day, seed=spec.training.sample_seed)
+    return build_profile(
+        window,
+        spec.features.numeric,
+        spec.features.categorical,
+        window_days,
+        # multiclass: the top class's probability
+        scores=top_score(spec_scores(spec, model, window[cols].iloc[scored])),
+        bins=drift.bins,
+        max_categories=drift.max_categories,
+        score_rows=scored,
+    )
+
+
+@contextlib.contextmanager
+def beside(concurrent: bool, fn: Any, *args: Any) -> Iterator[Future[Any]]:
+    """``fn(*args)`` in a thread while the block runs (``concurrent``), else now; the block's error
+    waits for the thread to end, so nothing of the step outlives it."""
+    if not concurrent:
+        done: Future[Any] = Future()
+        done.set_result(fn(*args))
+        yield done
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="drift-reference") as pool:
+        yield pool.submit(fn, *args)
 
 
 def training_sample(
@@ -149,60 +195,49 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         back_link = mlflow.dagster_run_url(context.run.run_id)
         if back_link:
             tags["dagster_run_url"] = back_link
-        logged = mlflow.log_trained_model(
-            experiment=pipeline.name,
-            model_name=spec.model_name,
-            model=model,
-            task=spec.task,
-            classes=spec.class_names,
-            params={**params, "estimator": spec.estimator.label, "features": ",".join(cols)},
-            metrics={f"train_{k}": tidy(v) for k, v in train_metrics.items()}
-            | {"fit_seconds": round(fit_seconds, 2)},
-            tags=tags,
-            # read again, now that the fit's memory is free, for the dataset's digest and schema
-            train_frame=features.read(
-                windows.train, columns=[*cols, label], where_present=label, sample=taken
-            ),
-            target=label,
-            input_example=example,
-        )
-        version_url = mlflow.version_url(spec.model_name, logged["version"])
-        trained_by = {"Dagster run that trained it": back_link}
-        mlflow.describe_run(
-            logged["run_id"],
-            run_note(
-                f"{spec.model_name} v{logged['version']}",
-                {**trained_by, "model version": version_url},
-                [f"reason: {tags['training_reason']}", f"train {windows.train_range}, {rows:,} rows"],
-            ),
-        )
-        mlflow.describe_version(
-            spec.model_name,
-            logged["version"],
-            run_note(
-                f"{spec.model_name} v{logged['version']} (model card after the deploy gate)", trained_by
-            ),
-        )
-        mlflow.describe_model(spec.model_name, model_description(spec), model_tags(spec, tags["spec_hash"]))
-        # the drift reference moves with the model: a profile of its training window on its run
-        window = features.read(
-            windows.train, columns=[*cols, PARTITION_COLUMN], where_present=None, sample=taken
-        )
-        drift = spec.monitoring.drift
-        days = window[PARTITION_COLUMN].to_numpy()
-        scored = per_day_sample(days, drift.score_rows_per_day, seed=training.sample_seed)
-        profile = build_profile(
-            window,
-            spec.features.numeric,
-            spec.features.categorical,
-            days,
-            # multiclass: the top class's probability
-            scores=top_score(spec_scores(spec, model, window[cols].iloc[scored])),
-            bins=drift.bins,
-            max_categories=drift.max_categories,
-            score_rows=scored,
-        )
-        del window
+        # the drift reference (the new model's profile of its window) is computed beside the MLflow
+        # logging when the window is small enough to hold twice: both mostly wait on C code
+        # (Arrow, OpenMP, SQLite) and neither needs the other's result
+        concurrent = rows * (len(cols) + 1) * 8 <= CONCURRENT_REFERENCE_BYTES
+        with beside(concurrent, drift_reference, spec, features, windows.train, taken, model) as reference:
+            logged = mlflow.log_trained_model(
+                experiment=pipeline.name,
+                model_name=spec.model_name,
+                model=model,
+                task=spec.task,
+                classes=spec.class_names,
+                params={**params, "estimator": spec.estimator.label, "features": ",".join(cols)},
+                metrics={f"train_{k}": tidy(v) for k, v in train_metrics.items()}
+                | {"fit_seconds": round(fit_seconds, 2)},
+                tags=tags,
+                # read again, now that the fit's memory is free, for the dataset's digest and schema
+                train_frame=features.read(
+                    windows.train, columns=[*cols, label], where_present=label, sample=taken
+                ),
+                target=label,
+                input_example=example,
+            )
+            version_url = mlflow.version_url(spec.model_name, logged["version"])
+            trained_by = {"Dagster run that trained it": back_link}
+            mlflow.describe_run(
+                logged["run_id"],
+                run_note(
+                    f"{spec.model_name} v{logged['version']}",
+                    {**trained_by, "model version": version_url},
+                    [f"reason: {tags['training_reason']}", f"train {windows.train_range}, {rows:,} rows"],
+                ),
+            )
+            mlflow.describe_version(
+                spec.model_name,
+                logged["version"],
+                run_note(
+                    f"{spec.model_name} v{logged['version']} (model card after the deploy gate)", trained_by
+                ),
+            )
+            mlflow.describe_model(
+                spec.model_name, model_description(spec), model_tags(spec, tags["spec_hash"])
+            )
+            profile = reference.result()
         mlflow.log_to_run(logged["run_id"], {}, {PROFILE_ARTIFACT: json.dumps(profile)})
         mlflow.tag_version(spec.model_name, logged["version"], {"reference_profile": PROFILE_ARTIFACT})
         record = {
