@@ -111,3 +111,16 @@ def test_rows_not_grouped_by_partition_are_built_in_one_pass(flights_days) -> No
     shuffled = main.sample(frac=1.0, random_state=0)
     out = build_in_processes(lambda m, a, o: m[["distance"]], shuffled, aux, {}, processes=2)
     assert out.index.equals(shuffled.index)  # a lambda cannot be pickled: no worker was used
+
+
+def dying_builder(main: pd.DataFrame, aux: Mapping[str, pd.DataFrame], options: Mapping[str, Any]) -> Any:
+    import os
+
+    os._exit(137)  # as a worker killed for memory ends
+
+
+def test_a_worker_that_dies_fails_the_step_naming_the_days_and_the_setting(flights_days) -> None:
+    _, main, aux = flights_days
+    with pytest.raises(RuntimeError, match=r"died while building partitions 2013-03-08\.\.2013-03-14") as err:
+        build_in_processes(dying_builder, main, aux, {}, processes=2)
+    assert "processes: 1" in str(err.value)
