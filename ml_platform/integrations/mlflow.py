@@ -94,6 +94,12 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     # -- registry -------------------------------------------------------------------------------
     def version_by_alias(self, model: str, alias: str) -> Any | None:
+        """The version ``alias`` points at, or None. A local database not made yet holds no alias:
+        answered without importing MLflow or creating the database (a cold build's first checks)."""
+        from ml_platform.integrations.mlflow_db import missing_local_db
+
+        if self._client is None and missing_local_db(self.tracking_uri):
+            return None
         from mlflow.exceptions import MlflowException
 
         try:

@@ -41,6 +41,14 @@ def _template(version: str) -> Path:
     return target
 
 
+def missing_local_db(tracking_uri: str) -> bool:
+    """A ``sqlite:///`` URI whose database file does not exist: a registry that holds nothing yet,
+    known without importing MLflow."""
+    if not tracking_uri.startswith(_PREFIX) or tracking_uri.endswith(":memory:"):
+        return False
+    return not Path(tracking_uri[len(_PREFIX) :]).exists()
+
+
 def ensure_local_db(tracking_uri: str) -> bool:
     """Create the database of a ``sqlite:///`` URI from the template if it does not exist yet;
     True if it did so. A failure leaves no file behind, so MLflow then creates it the slow way."""

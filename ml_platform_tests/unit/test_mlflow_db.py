@@ -44,3 +44,26 @@ def test_an_existing_database_is_never_replaced(tmp_path: Path, monkeypatch) -> 
     assert db.read_bytes() == b"someone's data"
     assert ensure_local_db("http://127.0.0.1:5000") is False
     assert not (tmp_path / "cache").exists()  # nothing made for a URI it does not handle
+
+
+def test_no_alias_in_a_database_not_made_yet_is_known_without_mlflow(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "home" / "mlflow.db"
+    code = (
+        "import sys\n"
+        "from ml_platform.integrations.mlflow import MlflowRegistry\n"
+        f"registry = MlflowRegistry(tracking_uri='sqlite:///{db}')\n"
+        "print(registry.version_by_alias('flights_delay', 'champion'), 'mlflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "False"]
+    assert not db.exists()  # nothing created for a question
+
+    from ml_platform.integrations.mlflow import MlflowRegistry
+
+    registry = MlflowRegistry(tracking_uri=f"sqlite:///{db}")
+    registry.client()  # the database is made: the answer now comes from MLflow
+    assert db.exists()
+    assert registry.version_by_alias("flights_delay", "champion") is None
