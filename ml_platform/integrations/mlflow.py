@@ -76,6 +76,20 @@ class MlflowRegistry(dg.ConfigurableResource):
         """``mlflow`` with this registry's tracking and registry URIs set (e.g. for ``spark_udf``)."""
         return self._fluent()
 
+    def warm_up(self, experiment: str) -> None:
+        """Import what logging a model needs and, for a local database, open the store (made if
+        new) and the experiment, e.g. in a thread while a model fits (the fit's work is in C with
+        the GIL released). A tracking server is not called: no network waits here. Errors are left
+        for the real calls to raise where they happen."""
+        try:
+            import mlflow.sklearn  # noqa: F401  (mlflow, its sklearn flavor and the store's modules)
+
+            import_skops_io()
+            if self.tracking_uri.startswith("sqlite:"):
+                self.experiment_id(experiment)
+        except Exception:  # noqa: BLE001  the logging that follows meets the same fault and names it
+            return
+
     def experiment_id(self, name: str) -> str:
         client = self.client()
         exp = client.get_experiment_by_name(name)

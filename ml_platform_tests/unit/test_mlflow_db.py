@@ -67,3 +67,22 @@ def test_no_alias_in_a_database_not_made_yet_is_known_without_mlflow(tmp_path: P
     registry.client()  # the database is made: the answer now comes from MLflow
     assert db.exists()
     assert registry.version_by_alias("flights_delay", "champion") is None
+
+
+def test_warm_up_opens_a_local_store_and_leaves_a_server_uncalled(tmp_path: Path) -> None:
+    import time
+
+    from ml_platform.integrations.mlflow import MlflowRegistry
+
+    db = tmp_path / "home" / "mlflow.db"
+    local = MlflowRegistry(tracking_uri=f"sqlite:///{db}", artifact_root=str(tmp_path / "art"))
+    local.warm_up("flights_delay")
+    assert db.exists()
+    assert local.client().get_experiment_by_name("flights_delay") is not None  # made, tags and all
+    assert local.experiment_id("flights_delay") == local.experiment_id("flights_delay")
+
+    server = MlflowRegistry(tracking_uri="http://127.0.0.1:9")  # nothing listens: a call would retry
+    started = time.perf_counter()
+    server.warm_up("flights_delay")
+    assert time.perf_counter() - started < 5
+    assert server._client is None
