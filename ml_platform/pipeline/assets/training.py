@@ -3,7 +3,6 @@ logged to MLflow and registered as a new version aliased ``challenger``."""
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,6 +60,12 @@ def drift_reference(
         max_categories=drift.max_categories,
         score_rows=scored,
     )
+
+
+def _prepare_registry(mlflow: MlflowRegistry, experiment: str, model: str, instance: Any) -> list[str]:
+    """MLflow warmed up for logging, then what a killed training run left behind recovered (notes)."""
+    mlflow.warm_up(experiment)
+    return recover_training_leftovers(mlflow, experiment, model, instance)
 
 
 @contextlib.contextmanager
@@ -122,8 +127,6 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         mlflow: MlflowRegistry,
         features: PartitionedParquet,
     ) -> dg.Output[dict[str, Any]]:
-        for note in recover_training_leftovers(mlflow, pipeline.name, spec.model_name, context.instance):
-            context.log.warning(note)
         base = getattr(features.store, "_base_path", None)
         if base is not None and getattr(base, "protocol", "file") in ("", "file", "local"):
             for path in clean_temp_files(str(base)):
@@ -165,10 +168,13 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         model = pipeline_for(spec, params)
         held = [frame]
         del frame  # fit_lean frees it before the estimator fits
-        warming = threading.Thread(
-            target=mlflow.warm_up, args=(pipeline.name,), name="mlflow-warm-up", daemon=True
+        # MLflow opened (imports, store, experiment) and a killed run's leftovers recovered while
+        # the model fits: the fit's work is in C with the GIL released, and neither needs the other
+        preparing = ThreadPoolExecutor(1, thread_name_prefix="mlflow-prepare")
+        prepared = preparing.submit(
+            _prepare_registry, mlflow, pipeline.name, spec.model_name, context.instance
         )
-        warming.start()
+        preparing.shutdown(wait=False)  # the thread ends with its one task
         started = time.perf_counter()
         with fit_progress(model.steps[-1][1], context.log.info) as reports:
             context.log.info(
@@ -177,7 +183,8 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             )
             fit_lean(model, held, y)
         fit_seconds = time.perf_counter() - started
-        warming.join()  # MLflow's imports and store, opened during the fit (see the fit's start)
+        for note in prepared.result():  # a recovery that failed fails the step here, as before the fit
+            context.log.warning(note)
         context.log.info(
             f"fit {rows:,} rows x {len(cols)} features over {len(windows.train)} partitions in "
             f"{fit_seconds:.1f} s ({rows / max(fit_seconds, 1e-9):,.0f} rows/s)"
