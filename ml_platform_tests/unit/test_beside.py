@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ml_platform.pipeline.assets.training import beside
+from ml_platform.pipeline.assets.training_threads import beside
 
 
 def _work(log: list[str], seconds: float) -> str:

@@ -1,11 +1,9 @@
 """The model: an sklearn Pipeline trained on the N most recent partitions before the holdout,
 logged to MLflow and registered as a new version aliased ``challenger``."""
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
@@ -15,70 +13,27 @@ from ml_platform.integrations.k8s import TRAINING_STEP
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
-from ml_platform.ml.drift import PROFILE_ARTIFACT, build_profile, per_day_sample
+from ml_platform.ml.drift import PROFILE_ARTIFACT
 from ml_platform.ml.fit_progress import fit_progress
 from ml_platform.ml.memory import spare_collector
 from ml_platform.ml.metrics import point_metrics, tidy
 from ml_platform.ml.model_card import model_description, model_tags, run_note
-from ml_platform.ml.model_factory import fit_lean, pipeline_for, spec_scores, top_score
+from ml_platform.ml.model_factory import fit_lean, pipeline_for, spec_scores
 from ml_platform.ml.windows import resolve_windows
 from ml_platform.pipeline.assets.common import code_version, git_sha, lazy_partitions_in
 from ml_platform.pipeline.assets.run_reason import training_reason
+from ml_platform.pipeline.assets.training_threads import (
+    CONCURRENT_REFERENCE_BYTES,
+    beside,
+    drift_reference,
+    prepare_registry,
+)
 from ml_platform.pipeline.code_versions import spec_hash
 from ml_platform.pipeline.names import PipelineNames
-from ml_platform.pipeline.recovery import clean_temp_files, recover_training_leftovers, worker_tags
-from ml_platform.specs.models import PipelineSpec, TrainingSpec
+from ml_platform.pipeline.recovery import clean_temp_files, worker_tags
+from ml_platform.specs.models import TrainingSpec
 
 TRAIN_METRIC_SAMPLE = 20_000
-#: the drift reference is built beside the MLflow logging when the training window's model columns
-#: take at most this much memory (a second copy of the window is read for it meanwhile)
-CONCURRENT_REFERENCE_BYTES = 512 * 2**20
-
-
-def drift_reference(
-    spec: PipelineSpec,
-    features: PartitionedParquet,
-    days: list[str],
-    taken: tuple[float, int] | None,
-    model: Any,
-) -> dict[str, Any]:
-    """The model's drift reference: a profile of its training window (features by day, and its
-    scores on a seeded sample of each day's rows)."""
-    cols = spec.features.model_columns
-    window = features.read(days, columns=[*cols, PARTITION_COLUMN], where_present=None, sample=taken)
-    drift = spec.monitoring.drift
-    window_days = window[PARTITION_COLUMN].to_numpy()
-    scored = per_day_sample(window_days, drift.score_rows_per_day, seed=spec.training.sample_seed)
-    return build_profile(
-        window,
-        spec.features.numeric,
-        spec.features.categorical,
-        window_days,
-        # multiclass: the top class's probability
-        scores=top_score(spec_scores(spec, model, window[cols].iloc[scored])),
-        bins=drift.bins,
-        max_categories=drift.max_categories,
-        score_rows=scored,
-    )
-
-
-def _prepare_registry(mlflow: MlflowRegistry, experiment: str, model: str, instance: Any) -> list[str]:
-    """MLflow warmed up for logging, then what a killed training run left behind recovered (notes)."""
-    mlflow.warm_up(experiment)
-    return recover_training_leftovers(mlflow, experiment, model, instance)
-
-
-@contextlib.contextmanager
-def beside(concurrent: bool, fn: Any, *args: Any) -> Iterator[Future[Any]]:
-    """``fn(*args)`` in a thread while the block runs (``concurrent``), else now; the block's error
-    waits for the thread to end, so nothing of the step outlives it."""
-    if not concurrent:
-        done: Future[Any] = Future()
-        done.set_result(fn(*args))
-        yield done
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="drift-reference") as pool:
-        yield pool.submit(fn, *args)
 
 
 def training_sample(
@@ -172,7 +127,7 @@ def model_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
         # the model fits: the fit's work is in C with the GIL released, and neither needs the other
         preparing = ThreadPoolExecutor(1, thread_name_prefix="mlflow-prepare")
         prepared = preparing.submit(
-            _prepare_registry, mlflow, pipeline.name, spec.model_name, context.instance
+            prepare_registry, mlflow, pipeline.name, spec.model_name, context.instance
         )
         preparing.shutdown(wait=False)  # the thread ends with its one task
         started = time.perf_counter()
