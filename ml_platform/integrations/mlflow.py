@@ -11,6 +11,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ml_platform.faults import fault_point
+from ml_platform.integrations.mlflow_links import MlflowLinks
 from ml_platform.integrations.mlflow_model import (
     SCHEMA_SAMPLE_ROWS,
     load_pyfunc_checked,
@@ -22,9 +23,6 @@ from ml_platform.integrations.mlflow_model import (
 )
 from ml_platform.integrations.skops_import import import_skops_io
 
-#: MLflow 3's UI opens in its GenAI view (no model registry in the navigation) unless the page's
-#: ``workflowType`` query parameter says otherwise; every link we generate lands in the classic view.
-ML_VIEW_QUERY = "workflowType=machine_learning"
 #: An experiment of this kind opens on its Runs tab (GenAI experiments open on Traces).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 #: The run tag MLflow renders as the run's Markdown description.
@@ -36,7 +34,7 @@ def _not_found(exc: Any) -> bool:
     return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
-class MlflowRegistry(dg.ConfigurableResource):
+class MlflowRegistry(dg.ConfigurableResource, MlflowLinks):
     """An MLflow tracking server or database, plus its model registry.
 
     Local default: ``sqlite:///…/mlflow.db`` with artifacts in a local directory. Production: an
@@ -286,36 +284,3 @@ class MlflowRegistry(dg.ConfigurableResource):
         client.update_registered_model(model, description=description)
         for key, value in tags.items():
             client.set_registered_model_tag(model, key, str(value))
-
-    # -- links ----------------------------------------------------------------------------------
-    def ui_link(self, route: str) -> str | None:
-        """``<ui>/#/<route>?workflowType=machine_learning`` (the classic view), or None without a UI."""
-        if not self.ui_url:
-            return None
-        return f"{self.ui_url.rstrip('/')}/#/{route.lstrip('/')}?{ML_VIEW_QUERY}"
-
-    def run_url(self, experiment_id: str, run_id: str) -> str | None:
-        return self.ui_link(f"experiments/{experiment_id}/runs/{run_id}")
-
-    def version_url(self, model: str, version: str) -> str | None:
-        return self.ui_link(f"models/{model}/versions/{version}")
-
-    def artifact_url(self, experiment_id: str, run_id: str, path: str) -> str | None:
-        """The run page's artifact view opened on ``path`` (e.g. ``evaluation/plots/roc.png``)."""
-        return self.ui_link(f"experiments/{experiment_id}/runs/{run_id}/artifacts/{path}")
-
-    def models_url(self) -> str | None:
-        """The model registry's list of models."""
-        return self.ui_link("models")
-
-    def links(self, experiment_id: str, run_id: str, model: str, version: str) -> dict[str, str]:
-        """``mlflow_run`` and ``mlflow_model_version`` UI links (empty without a UI URL)."""
-        urls = {
-            "mlflow_run": self.run_url(experiment_id, run_id),
-            "mlflow_model_version": self.version_url(model, str(version)),
-        }
-        return {name: url for name, url in urls.items() if url}
-
-    def dagster_run_url(self, run_id: str) -> str | None:
-        """The Dagster UI page of a run (the link back from MLflow tags)."""
-        return f"{self.dagster_ui_url.rstrip('/')}/runs/{run_id}" if self.dagster_ui_url else None
