@@ -74,18 +74,19 @@ class FeatureEngine(dg.ConfigurableResource):
         )
         return finish_features_spark(spec, main_frame, built)
 
+    def processes_for(self, spec: PipelineSpec, main: pd.DataFrame) -> int:
+        """Processes the pandas engine builds ``main``'s partitions in (1: the step's own)."""
+        if not builder_for(spec).parallel_partitions or PARTITION_COLUMN not in main:
+            return 1
+        partitions = main[PARTITION_COLUMN].nunique()
+        return process_count(self.processes, len(main), partitions, self.min_rows_per_process)
+
     def build(self, spec: PipelineSpec, main: pd.DataFrame, aux: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if self.engine_for(spec) == "pandas":
-            builder = builder_for(spec)
-            processes = (
-                process_count(
-                    self.processes, len(main), main[PARTITION_COLUMN].nunique(), self.min_rows_per_process
-                )
-                if builder.parallel_partitions and PARTITION_COLUMN in main
-                else 1
-            )
+            processes = self.processes_for(spec, main)
             if processes <= 1:
                 return build_features(spec, main, aux)
+            builder = builder_for(spec)
             built = build_in_processes(builder.pandas, main, aux, builder_options(spec), processes)
             return finish_features(spec, main, built)
         builder = builder_for(spec)

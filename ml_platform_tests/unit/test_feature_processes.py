@@ -76,6 +76,7 @@ def test_features_built_in_processes_equal_one_pass(flights_days) -> None:
     spec, main, aux = flights_days
     one_pass = build_features(spec, main, aux)
     spread = feature_engine().model_copy(update={"processes": 3, "min_rows_per_process": 1})
+    assert spread.processes_for(spec, main) == 3  # what the features step's log line names
     built = spread.build(spec, main, aux)
     pd.testing.assert_frame_equal(built, one_pass)
     assert built[PARTITION_COLUMN].nunique() == 7
@@ -90,6 +91,7 @@ def test_a_run_too_small_for_processes_stays_in_the_step(flights_days, monkeypat
 
     monkeypatch.setattr("ml_platform.features.engine.build_in_processes", no_pool)
     engine = feature_engine().model_copy(update={"processes": 2})  # 100k rows per process: too few
+    assert engine.processes_for(spec, main) == 1
     pd.testing.assert_frame_equal(engine.build(spec, main, aux), build_features(spec, main, aux))
     assert builder_for(spec).parallel_partitions
 

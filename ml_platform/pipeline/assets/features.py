@@ -77,9 +77,11 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             main_frame = main.read(main.keys())
             aux_frames = {n: t.read(t.keys()) for n, t in aux.items()}
             progress = Progress(context.log, f"features {spec.name}", n_keys)
+            processes = feature_engine.processes_for(spec, main_frame) if engine == "pandas" else 1
+            how = f"in {processes} processes, whole days each" if processes > 1 else "one vectorized pass"
             context.log.info(
                 f"features {spec.name}: building {n_keys} partitions from {len(main_frame):,} "
-                f"{spec.main_table.name} rows with the {engine} engine (one vectorized pass)"
+                f"{spec.main_table.name} rows with the {engine} engine ({how})"
             )
             frame = feature_engine.build(spec, main_frame, aux_frames)
             progress.advance(n_keys, len(main_frame))
