@@ -1,5 +1,12 @@
 """Drive a pipeline's lifecycle in-process against a real Dagster instance (demo, tests, bench):
-ingest a partition range in one run, train + gate, and tick the deploy sensor."""
+ingest a partition range in one run, train + gate, and tick the deploy sensor.
+
+Each run goes through :func:`execute_in_process`: ``JobDefinition.execute_in_process`` keeps every
+output of the run for its result, and each step's context sits in a reference cycle (with its data
+version cache) that holds those outputs, so after the result is dropped they wait for a full
+collection of the cyclic garbage collector. A long process of many runs rarely runs one: a 30×
+ingest in monthly runs grew 0.5 GB per run (13.5 GB at training). Here the run's cycles are
+collected as it ends, and its outputs go with its result."""
 
 from __future__ import annotations
 
@@ -9,7 +16,16 @@ from typing import Any
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ml_platform.ml.memory import collector_spared
 from ml_platform.pipeline.names import PipelineNames
+
+
+def execute_in_process(job: dg.JobDefinition, **kwargs: Any) -> dg.ExecuteInProcessResult:
+    """``job.execute_in_process(**kwargs)``, the cyclic garbage the run made freed at its end (what
+    was alive before is not walked: see :func:`ml_platform.ml.memory.collector_spared`); the
+    run's outputs then live as long as the result only."""
+    with collector_spared():
+        return job.execute_in_process(**kwargs)
 
 
 @dataclass
@@ -44,12 +60,13 @@ class Lifecycle:
             if not t.partitioned
         )
         if lookups_missing or refresh_lookups:
-            lookups = self._job("lookups").execute_in_process(
-                instance=self.instance, run_config=self.loggers, raise_on_error=False
+            lookups = execute_in_process(
+                self._job("lookups"), instance=self.instance, run_config=self.loggers, raise_on_error=False
             )
             if not lookups.success:
                 return lookups
-        return self._job("ingest").execute_in_process(
+        return execute_in_process(
+            self._job("ingest"),
             instance=self.instance,
             run_config=self.loggers,
             tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
@@ -63,7 +80,8 @@ class Lifecycle:
         gate check, the run still succeeds: see :func:`gate_outcome`)."""
         op = self.pipeline.model_key.to_python_identifier()
         config = {"reason": reason, "hyperparameters": hyperparameters or {}}
-        return self._job("train").execute_in_process(
+        return execute_in_process(
+            self._job("train"),
             instance=self.instance,
             run_config={"ops": {op: {"config": config}}, **self.loggers},
             raise_on_error=False,
@@ -102,7 +120,8 @@ class Lifecycle:
             self._store_cursor(tick.cursor)
         job = self._job("deploy")
         for request in requests:
-            run = job.execute_in_process(
+            run = execute_in_process(
+                job,
                 instance=self.instance,
                 run_config={**request.run_config, **self.loggers},
                 tags={**request.tags, "dagster/run_key": request.run_key or ""},
