@@ -45,6 +45,9 @@ def main() -> None:
         help="the gate's absolute bar (scaled copies carry less signal than the real flights)",
     )
     args = parser.parse_args()
+    from ml_platform.ml.memory import quick_exit_collection
+
+    quick_exit_collection()  # as the ml-platform CLI (whose demo this is) exits
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
     local_instance_home(args.home, ROOT)

@@ -9,6 +9,7 @@ as Python objects, both count as resident memory. At 30× the flights this was g
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
@@ -71,6 +72,28 @@ def collector_spared() -> Iterator[None]:
         gc.set_threshold(*thresholds)
         gc.collect()
         gc.unfreeze()
+
+
+_exit_registered = False
+
+
+def quick_exit_collection() -> None:
+    """For a program's entry point (the CLI, the bench's Dagster path), never a library import:
+    at interpreter exit, after every atexit handler registered later, collect the garbage once (its
+    finalizers run as usual), then freeze what is still alive, so the shutdown's own collections
+    do not walk it again and again. A process that loaded Dagster, MLflow and scikit-learn holds
+    ~1.5 M tracked objects: its finalization spent 2.0–2.6 s in the collector (one collection
+    here: 0.5 s). What is alive at exit is torn down by reference counting as before; only cycles
+    among the live objects are left to the OS, as for any object alive when a process ends."""
+    global _exit_registered
+    if not _exit_registered:
+        atexit.register(_collect_and_freeze)
+        _exit_registered = True
+
+
+def _collect_and_freeze() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 F = TypeVar("F", bound=Callable[..., Any])

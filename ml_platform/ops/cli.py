@@ -147,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_history(sub)
     args = parser.parse_args(argv)
+    if argv is None:  # a program (the console script), not a caller's function call
+        from ml_platform.ml.memory import quick_exit_collection
+
+        quick_exit_collection()
     if getattr(args, "spec_args", None):
         args.spec = [*(args.spec or []), *args.spec_args]
     import warnings

@@ -90,3 +90,34 @@ def test_spare_collector_keeps_signature_and_generator_kind() -> None:
     assert inspect.isgeneratorfunction(gen) and inspect.signature(gen) == inspect.signature(outputs)
     assert plain(None, 3) == 6.0 and list(gen(None, 3)) == [3, 4]
     assert gc.get_freeze_count() == 0
+
+
+def test_quick_exit_collects_garbage_then_freezes_the_rest_once() -> None:
+    """At exit the garbage is still collected (a cycle's finalizer runs), then what is alive is
+    frozen before the interpreter's own shutdown collections; registered once however often called."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import atexit, gc
+        atexit.register(lambda: print("frozen at shutdown:", gc.get_freeze_count() > 1000, flush=True))
+        from ml_platform.ml.memory import quick_exit_collection
+        before = atexit._ncallbacks()
+        quick_exit_collection()
+        quick_exit_collection()
+        print("handlers added:", atexit._ncallbacks() - before, flush=True)
+
+        class Noted:
+            def __del__(self):
+                print("cycle finalized", flush=True)
+
+        noted = Noted()
+        noted.me = noted
+        del noted
+        gc.disable()
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["handlers added: 1", "cycle finalized", "frozen at shutdown: True"]
