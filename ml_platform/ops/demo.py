@@ -83,6 +83,7 @@ def run_demo(
         print("ingest failed; see the run in the Dagster UI")
         return 1
     print(f"    done in {time.perf_counter() - t:.1f}s (run {ingest.run_id})")
+    del ingest  # its captured outputs (the range's tables) are not needed while training
 
     t = _step("train challenger #1 with the spec's hyperparameters, evaluate, deploy gate")
     first = life.train(reason="demo: first model")
