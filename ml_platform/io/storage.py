@@ -15,6 +15,7 @@ import json
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import dagster as dg
 import pandas as pd
 from upath import UPath
 
+from ml_platform.io import table_cache
 from ml_platform.io.partitioned import IO_THREADS, PartitionedParquet
 from ml_platform.io.spark_parquet import is_spark_frame, replace_file, write_days
 from ml_platform.io.table_cache import read_local_table, write_local_file
@@ -134,6 +136,12 @@ class _BytesStore(dg.UPathIOManager):
         import pyarrow.parquet as pq
 
         return pq.read_table(io.BytesIO(self.read_bytes(path)), columns=columns)
+
+    def forget_decoded(self, paths: Sequence[UPath]) -> None:
+        """Drop these files' decoded tables from this process's cache (local files only)."""
+        local = [p for p in map(self.local_path, paths) if p is not None]
+        if local:
+            table_cache.TABLES.discard(local)
 
     def names_in(self, folder: UPath) -> set[str]:
         """File names directly under ``folder`` (empty if it does not exist)."""

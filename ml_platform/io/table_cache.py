@@ -95,6 +95,14 @@ class TableCache:
                 _, (_, _, evicted) = self._entries.popitem(last=False)
                 self._bytes -= evicted
 
+    def discard(self, paths: Sequence[Path]) -> None:
+        """Forget the tables of ``paths`` (those held)."""
+        with self._lock:
+            for key in map(str, paths):
+                entry = self._entries.pop(key, None)
+                if entry is not None:
+                    self._bytes -= entry[2]
+
     def _drop(self, key: str, entry: tuple[FileIdentity, pa.Table, int]) -> None:
         with self._lock:
             if self._entries.get(key) is entry:

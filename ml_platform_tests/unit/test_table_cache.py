@@ -122,3 +122,24 @@ def test_the_budget_evicts_least_recently_used_tables(tmp_path) -> None:
     big = pa.table({"x": np.arange(10_000, dtype="int64")})
     cache.put(tmp_path / "0.bin", FileIdentity.of(os.stat(tmp_path / "0.bin")), big)
     assert cache.get(tmp_path / "0.bin").num_rows == 1000  # type: ignore[union-attr]  # too big: not kept
+
+
+def test_a_read_larger_than_the_cache_leaves_none_of_its_files_in_it(written, monkeypatch) -> None:
+    """Read again from its first day, a read larger than the cache would find only its last days
+    held, each evicted before it is reached: such a read forgets what it decoded (the memory is the
+    caller's again), while a read that fits stays cached, and both give the files' rows."""
+    from ml_platform.io import table_cache
+
+    expected = _handle(written).read(KEYS)
+    one_file = table_cache.TABLES.get(written / f"{KEYS[0]}.parquet")
+    assert one_file is not None
+    small = TableCache(max_bytes=int(one_file.nbytes * 2.5))  # two of the three files
+    monkeypatch.setattr(table_cache, "TABLES", small)
+    big_read = _handle(written).read(KEYS)
+    assert len(small) == 0 and small.held_bytes == 0
+    pd.testing.assert_frame_equal(big_read, expected)
+    fits = _handle(written).read(KEYS[:2])
+    assert len(small) == 2 and all(small.get(written / f"{k}.parquet") is not None for k in KEYS[:2])
+    pd.testing.assert_frame_equal(
+        fits, expected[expected[PARTITION_COLUMN].isin(KEYS[:2])].reset_index(drop=True)
+    )
