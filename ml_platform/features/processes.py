@@ -1,7 +1,8 @@
 """A run's partitions built in several processes (pandas engine, builders that declare
 ``parallel_partitions``): the main table is cut into pieces of whole, consecutive partitions, each
-piece built by the builder's pandas function in a worker process with the whole auxiliary tables,
-and the pieces put back in the main table's row order. Same values as one pass, since such a
+piece built by the builder's pandas function with the whole auxiliary tables (the first in the
+step's own process while the workers start, each other in a worker process), and the pieces put
+back in the main table's row order. Same values as one pass, since such a
 builder's features of a partition depend only on that partition's rows (and the auxiliary tables).
 
 Workers are started with ``spawn`` (never ``fork``: a run worker holds threads, and a forked child
@@ -91,8 +92,9 @@ def build_in_processes(
     options: Mapping[str, Any],
     processes: int,
 ) -> pd.DataFrame:
-    """``build(main, aux, options)`` with ``main`` cut into ``processes`` pieces of whole partitions,
-    each built in its own worker; the builder's rows come back aligned with ``main``'s index."""
+    """``build(main, aux, options)`` with ``main`` cut into ``processes`` pieces of whole partitions:
+    the first built in this process, each other in a worker of its own; the builder's rows come
+    back aligned with ``main``'s index."""
     labels = main[PARTITION_COLUMN]
     if processes <= 1 or not _grouped(labels):
         return build(main, aux, options)
@@ -101,9 +103,14 @@ def build_in_processes(
         return build(main, aux, options)
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=len(pieces), mp_context=context) as pool:
-            futures = [pool.submit(_build_piece, build, main.iloc[rows], aux, options) for rows in pieces]
-            built = [f.result() for f in futures]
+        with ProcessPoolExecutor(max_workers=len(pieces) - 1, mp_context=context) as pool:
+            futures = [pool.submit(_build_piece, build, main.iloc[rows], aux, options) for rows in pieces[1:]]
+            try:  # the first piece here, while the workers start (~0.7 s of imports each) and build
+                first = build(main.iloc[pieces[0]], aux, options)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            built = [first, *(f.result() for f in futures)]
     except BrokenProcessPool as exc:
         first, last = labels.iloc[0], labels.iloc[-1]
         raise RuntimeError(
