@@ -132,9 +132,13 @@ def write_local_file(path: Path, data: bytes, table: pa.Table | None = None) -> 
     """``data`` to ``path`` atomically (temp file + rename); ``table``, the decoded ``data``, cached."""
     import uuid
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
+    try:
+        fh = open(tmp, "wb")  # noqa: SIM115 - closed below; the folder made only when missing
+    except FileNotFoundError:  # (a year of days is 2,190 files, in folders that mostly exist)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(tmp, "wb")  # noqa: SIM115
+    with fh:
         fh.write(data)
         fh.flush()
         identity = FileIdentity.of(os.fstat(fh.fileno()))

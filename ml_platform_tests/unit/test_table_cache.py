@@ -143,3 +143,18 @@ def test_a_read_larger_than_the_cache_leaves_none_of_its_files_in_it(written, mo
     pd.testing.assert_frame_equal(
         fits, expected[expected[PARTITION_COLUMN].isin(KEYS[:2])].reset_index(drop=True)
     )
+
+
+def test_a_write_makes_its_folder_when_missing_even_after_a_removal(tmp_path) -> None:
+    import shutil
+
+    from ml_platform.io.table_cache import write_local_file
+
+    target = tmp_path / "a" / "b" / "2024-01-01.parquet"
+    write_local_file(target, b"one")
+    write_local_file(target, b"two")  # the folder exists: replaced in place
+    assert target.read_bytes() == b"two"
+    shutil.rmtree(tmp_path / "a")  # e.g. a wipe between two runs
+    write_local_file(target, b"three")
+    assert target.read_bytes() == b"three"
+    assert [p.name for p in target.parent.iterdir()] == ["2024-01-01.parquet"]  # no temp file left
