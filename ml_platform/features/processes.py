@@ -2,8 +2,8 @@
 ``parallel_partitions``): the main table is cut into pieces of whole, consecutive partitions, each
 piece built by the builder's pandas function with the whole auxiliary tables (the first in the
 step's own process while the workers start, each other in a worker process), and the pieces put
-back in the main table's row order. Same values as one pass, since such a
-builder's features of a partition depend only on that partition's rows (and the auxiliary tables).
+back in the main table's row order. Same values as one pass, since such a builder's features of a
+partition depend only on that partition's rows (and the auxiliary tables).
 
 Workers are started with ``spawn`` (never ``fork``: a run worker holds threads, and a forked child
 can inherit a lock another thread held), so each pays its own imports (~1 s); a run is spread only
