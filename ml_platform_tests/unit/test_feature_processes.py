@@ -129,3 +129,20 @@ def test_a_worker_that_dies_fails_the_step_naming_the_days_and_the_setting(fligh
     with pytest.raises(RuntimeError, match=r"died while building partitions 2013-03-08\.\.2013-03-14") as err:
         build_in_processes(dying_builder, main, aux, {}, processes=2)
     assert "processes: 1" in str(err.value)
+
+
+def failing_first_piece(
+    main: pd.DataFrame, aux: Mapping[str, pd.DataFrame], options: Mapping[str, Any]
+) -> Any:
+    if (main[PARTITION_COLUMN] == "2013-03-08").any():  # the first piece: built in the caller
+        raise KeyError("column 'wx_temp' missing for 2013-03-08")
+    return main[["distance"]]
+
+
+def test_an_error_in_the_steps_own_piece_reaches_it_and_leaves_no_worker(flights_days) -> None:
+    import multiprocessing
+
+    _, main, aux = flights_days
+    with pytest.raises(KeyError, match="wx_temp' missing for 2013-03-08"):
+        build_in_processes(failing_first_piece, main, aux, {}, processes=2)
+    assert multiprocessing.active_children() == []  # the worker was waited for, nothing outlives the step
