@@ -1,6 +1,7 @@
 """A run's partitions built in several processes: whole partitions per piece, the same features as
 one pass (real flights, real spawned workers), a worker's error reaching the step with its words."""
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -97,15 +98,25 @@ def test_a_run_too_small_for_processes_stays_in_the_step(flights_days, monkeypat
 
 
 def failing_builder(main: pd.DataFrame, aux: Mapping[str, pd.DataFrame], options: Mapping[str, Any]) -> Any:
-    if (main[PARTITION_COLUMN] == "2013-03-12").any():
-        raise KeyError("column 'wx_temp' missing for 2013-03-12")
+    failing = os.environ.get("FAILING_DAY", "2013-03-12")
+    if (main[PARTITION_COLUMN] == failing).any():
+        raise KeyError(f"column 'wx_temp' missing for {failing}")
     return main[["distance"]]
 
 
-def test_a_workers_error_reaches_the_step_with_its_words(flights_days) -> None:
+@pytest.mark.parametrize("day", ["2013-03-12", "2013-03-08"], ids=["a_workers_piece", "the_steps_own_piece"])
+def test_a_builders_error_reaches_the_step_with_its_words_and_leaves_no_worker(
+    flights_days, monkeypatch, day: str
+) -> None:
+    """The week is cut in two: 03-08..03-11 built in the step's process, 03-12..03-14 in a worker
+    (spawned: it sees the environment as set here)."""
+    import multiprocessing
+
     _, main, aux = flights_days
-    with pytest.raises(KeyError, match="wx_temp' missing for 2013-03-12"):
+    monkeypatch.setenv("FAILING_DAY", day)
+    with pytest.raises(KeyError, match=f"wx_temp' missing for {day}"):
         build_in_processes(failing_builder, main, aux, {}, processes=2)
+    assert multiprocessing.active_children() == []  # the worker was waited for: nothing outlives the step
 
 
 def test_rows_not_grouped_by_partition_are_built_in_one_pass(flights_days) -> None:
@@ -129,20 +140,3 @@ def test_a_worker_that_dies_fails_the_step_naming_the_days_and_the_setting(fligh
     with pytest.raises(RuntimeError, match=r"died while building partitions 2013-03-08\.\.2013-03-14") as err:
         build_in_processes(dying_builder, main, aux, {}, processes=2)
     assert "processes: 1" in str(err.value)
-
-
-def failing_first_piece(
-    main: pd.DataFrame, aux: Mapping[str, pd.DataFrame], options: Mapping[str, Any]
-) -> Any:
-    if (main[PARTITION_COLUMN] == "2013-03-08").any():  # the first piece: built in the caller
-        raise KeyError("column 'wx_temp' missing for 2013-03-08")
-    return main[["distance"]]
-
-
-def test_an_error_in_the_steps_own_piece_reaches_it_and_leaves_no_worker(flights_days) -> None:
-    import multiprocessing
-
-    _, main, aux = flights_days
-    with pytest.raises(KeyError, match="wx_temp' missing for 2013-03-08"):
-        build_in_processes(failing_first_piece, main, aux, {}, processes=2)
-    assert multiprocessing.active_children() == []  # the worker was waited for, nothing outlives the step
