@@ -13,12 +13,12 @@ from pydantic import PrivateAttr
 from ml_platform.faults import fault_point
 from ml_platform.integrations.mlflow_links import MlflowLinks
 from ml_platform.integrations.mlflow_model import (
-    SCHEMA_SAMPLE_ROWS,
     load_pyfunc_checked,
     model_requirements,
     optional_inputs_signature,
     output_classes,
     own_types,
+    pinned_requirements_trusted,
     training_dataset,
 )
 from ml_platform.integrations.skops_import import import_skops_io
@@ -216,20 +216,19 @@ class MlflowRegistry(dg.ConfigurableResource, MlflowLinks):
                 mlflow.log_input(dataset, context="training")
                 predict_fn = "predict_proba" if task == "classification" else "predict"
                 output = getattr(model, predict_fn)(input_example)
-                info = mlflow.sklearn.log_model(
-                    model,
-                    name="model",
-                    signature=optional_inputs_signature(
-                        train_frame.head(SCHEMA_SAMPLE_ROWS).drop(columns=[target]), output
-                    ),
-                    input_example=input_example,
-                    pip_requirements=model_requirements(),
-                    registered_model_name=model_name,
-                    pyfunc_predict_fn=predict_fn,
-                    serialization_format="skops",
-                    skops_trusted_types=own_types(model),
-                    metadata={"classes": output_classes(model, classes)} if classes else None,
-                )
+                with pinned_requirements_trusted():
+                    info = mlflow.sklearn.log_model(
+                        model,
+                        name="model",
+                        signature=optional_inputs_signature(dataset.schema, target, input_example, output),
+                        input_example=input_example,
+                        pip_requirements=model_requirements(),
+                        registered_model_name=model_name,
+                        pyfunc_predict_fn=predict_fn,
+                        serialization_format="skops",
+                        skops_trusted_types=own_types(model),
+                        metadata={"classes": output_classes(model, classes)} if classes else None,
+                    )
                 version = str(info.registered_model_version)
                 fault_point("train:after_register")
                 mlflow.set_tag("dataset_digest", dataset.digest)

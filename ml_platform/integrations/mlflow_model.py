@@ -3,6 +3,8 @@ schema from a sample), an all-optional input signature, pinned requirements, sko
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +50,44 @@ def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def optional_inputs_signature(frame: Any, output: Any) -> Any:
-    """Signature from a sample of the training frame, every input optional: the pipelines encode or
-    impute missing values (a day without weather still scores), so serving must accept them."""
+def optional_inputs_signature(dataset_schema: Any, target: str, example: Any, output: Any) -> Any:
+    """The model's signature: its inputs are the training dataset's schema (inferred once, from a
+    sample: :func:`training_dataset`) without the target, every input optional: the pipelines
+    encode or impute missing values (a day without weather still scores), so serving must accept
+    them. The output's schema is inferred from ``output``, the model's answer to ``example``."""
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema
 
-    inferred = infer_signature(frame.head(SCHEMA_SAMPLE_ROWS), output)
-    inputs = Schema([ColSpec(c.type, c.name, required=False) for c in inferred.inputs.inputs])
-    return ModelSignature(inputs=inputs, outputs=inferred.outputs)
+    inputs = Schema(
+        [ColSpec(c.type, c.name, required=False) for c in dataset_schema.inputs if c.name != target]
+    )
+    return ModelSignature(inputs=inputs, outputs=infer_signature(example, output).outputs)
+
+
+@contextlib.contextmanager
+def pinned_requirements_trusted() -> Iterator[None]:
+    """MLflow's checks of a model's requirements against this environment skipped while a model
+    is logged with :func:`model_requirements` (as it saves the model, and as it loads it back to
+    validate the input example): those pins are this environment's installed versions, so no
+    check can find a mismatch, and the first maps every installed distribution to its modules
+    (``packages_distributions()``, 0.6–1.2 s per process). Loading a model elsewhere still checks
+    (:func:`environment_warnings`). Where another MLflow lacks the hook, logging is unchanged."""
+    import mlflow.pyfunc
+    from mlflow.utils import environment
+
+    name = "warn_dependency_requirement_mismatches"
+    hooked = [(m, getattr(m, name)) for m in (environment, mlflow.pyfunc) if hasattr(m, name)]
+    for module, _ in hooked:
+        setattr(module, name, _no_mismatch_possible)
+    try:
+        yield
+    finally:
+        for module, check in hooked:
+            setattr(module, name, check)
+
+
+def _no_mismatch_possible(requirements: list[str]) -> None:
+    return None
 
 
 def own_types(model: Any) -> list[str]:

@@ -71,3 +71,48 @@ def test_a_logged_model_loads_without_warnings_and_without_mlflows_distribution_
     assert "scores (4, 2)" in done.stdout
     assert "map built False" in done.stdout
     assert "ml_platform.models" not in done.stdout and "mismatch" not in done.stdout.lower()
+
+
+def test_logging_a_model_skips_mlflows_scan_and_keeps_its_signature_and_pins(tmp_path) -> None:
+    """``MlflowRegistry.log_trained_model`` in a fresh process: the model's requirements are the
+    installed versions and its inputs the training frame's columns but the target, all optional,
+    with the types MLflow infers; MLflow's module→distribution map (its requirement check, as it
+    saves the model and as it loads it back for the input example) was never built; the hooks are
+    MLflow's own again afterwards, and a check MLflow makes later still runs."""
+    log = (
+        "import json, sys, mlflow.pyfunc\n"
+        "from mlflow.models import Model, infer_signature\n"
+        "from mlflow.utils import environment, requirements_utils as r\n"
+        "from ml_platform.integrations.mlflow import MlflowRegistry\n"
+        "from ml_platform_tests import serving_models as sm\n"
+        "hooks = (environment.warn_dependency_requirement_mismatches,"
+        " mlflow.pyfunc.warn_dependency_requirement_mismatches)\n"
+        "frame = sm.training_frame().assign(late=lambda f: (f.sched_hour > 15).astype(int))\n"
+        f"reg = MlflowRegistry(tracking_uri='sqlite:///{tmp_path}/mlflow.db', artifact_root='{tmp_path}/art')\n"
+        "out = reg.log_trained_model(experiment='e', model_name='m', model=sm.fit(), task='classification',"
+        " params={}, metrics={}, tags={}, train_frame=frame, target='late',"
+        " input_example=frame.drop(columns=['late']).head(3))\n"
+        "print('map built', r._MODULES_TO_PACKAGES is not None)\n"
+        "print('hooks restored', hooks == (environment.warn_dependency_requirement_mismatches,"
+        " mlflow.pyfunc.warn_dependency_requirement_mismatches))\n"
+        "local = mlflow.artifacts.download_artifacts(artifact_uri=out['model_uri'])\n"
+        "sig = Model.load(local + '/MLmodel').signature\n"
+        "print('inputs', json.dumps([(c.name, str(c.type), c.required) for c in sig.inputs.inputs]))\n"
+        "print('expected', json.dumps([(c.name, str(c.type), False) for c in"
+        " infer_signature(frame.drop(columns=['late'])).inputs.inputs]))\n"
+        "print('outputs', [str(c.type) for c in sig.outputs.inputs])\n"
+        "print('requirements', json.dumps(open(local + '/requirements.txt').read().split()))\n"
+        "environment.warn_dependency_requirement_mismatches(['numpy==0.0.1'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", log], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert lines["map"] == "built False"
+    assert lines["hooks"] == "restored True"
+    assert lines["inputs"] == lines["expected"]
+    assert '"distance"' in lines["inputs"] and '"late"' not in lines["inputs"]
+    assert lines["outputs"] == "['float64']"  # predict_proba's array, as MLflow infers it
+    pins = {f"{name}=={version(name)}" for name in ("mlflow", "numpy", "pandas", "scikit-learn", "skops")}
+    assert pins <= set(__import__("json").loads(lines["requirements"]))
+    # MLflow's own check, called once the logging is over, runs again and names the mismatch
+    assert "numpy==0.0.1" in done.stderr
