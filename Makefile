@@ -9,6 +9,8 @@ export DAGSTER_HOME ?= $(ML_PLATFORM_HOME)/dagster_home
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export MLFLOW_ENABLE_TELEMETRY ?= false
 export DO_NOT_TRACK ?= true
+# no tqdm bar in run logs each time a deploy or scoring run downloads a model's files
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
 .PHONY: install demo demo-weather dev status test lint fmt constraints clean bench prod-like prod-like-down prod-like-status
 
