@@ -41,6 +41,7 @@ def test_validate_by_name_from_the_spec_dir_and_errors_name_file_and_field(tmp_p
     good = run(["validate", "--spec", "seattle_weather"], tmp_path, ML_PLATFORM_SPEC_DIR=str(specs))
     assert good.returncode == 0, good.stderr
     assert "ok: seattle_weather: classification, target 'weather', 4 features" in good.stdout
+    assert good.stderr == ""  # no preview/beta warnings of what the platform uses by design
 
     spec = yaml.safe_load(WEATHER.read_text())
     spec["estimator"]["params"] = {"C": 1.0, "max_iters": 5}
