@@ -66,7 +66,10 @@ def _fetch_with_progress(
                 raise PermanentSourceError(_range_failure(source, table, days, date_columns)) from exc
             parts.append(part)
             progress.advance(len(chunk), len(part))
-    parts = parts[1:] or parts  # the empty frame only when nothing was delivered
+    # days that came back empty add no rows and, from pandas 3 on, would decide the dtypes of the
+    # concatenation (an empty day's object columns turning numbers into objects): left out; the
+    # first fetched part, or the empty frame, only when nothing has rows
+    parts = [p for p in parts[1:] if len(p)] or parts[1:2] or parts
     frame = _storable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
     if granularity == "daily" or partitioning is None:
         if PARTITION_COLUMN in frame and len(frame):  # a day delivered as hour files is one day
