@@ -89,7 +89,7 @@ def run_demo(
     first = life.train(reason="demo: first model")
     print(f"    run {first.run_id}: {life.gate_outcome(first)} ({time.perf_counter() - t:.1f}s)")
     tick = life.tick_deploy_sensor()
-    print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s) {tick.skip_reason or ''}")
+    print(_sensor_line(tick))
 
     weak = weak_hyperparameters(spec)
     if weak:
@@ -97,7 +97,7 @@ def run_demo(
         second = life.train(weak, reason="demo: deliberately weakened")
         print(f"    run {second.run_id}: {life.gate_outcome(second)} ({time.perf_counter() - t:.1f}s)")
         tick = life.tick_deploy_sensor()
-        print(f"    deploy sensor: {len(tick.run_ids)} deploy run(s); {tick.skip_reason or ''}")
+        print(_sensor_line(tick))
 
     print("\n==== summary ====")
     print(render_text(collect_status([spec], env.mlflow(), instance)))
@@ -107,3 +107,9 @@ def run_demo(
         "`ml-platform status` (or `make status`) prints this summary again."
     )
     return 0
+
+
+def _sensor_line(tick: Any) -> str:
+    """What one tick of the deploy sensor did: its runs, and its reason when it launched none."""
+    reason = f"; {tick.skip_reason}" if tick.skip_reason else ""
+    return f"    deploy sensor: {len(tick.run_ids)} deploy run(s){reason}"

@@ -40,6 +40,8 @@ def test_demo_deploys_a_champion_and_rejects_the_weakened_challenger(demo_home) 
     assert "champion: v1 deployed" in text
     assert "latest challenger: v2 gate=rejected status=rejected" in text
     assert "does not beat champion" in text
+    assert "    deploy sensor: 1 deploy run(s)\n" in text  # the first passes: one deploy run, no reason
+    assert "    deploy sensor: 0 deploy run(s); v2 rejected: " in text and "rejected: rejected" not in text
     assert "http://127.0.0.1:3000" in text and "http://127.0.0.1:5000" in text
 
 

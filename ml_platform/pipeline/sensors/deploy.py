@@ -50,7 +50,7 @@ def deploy_sensor(pipeline: PipelineNames, jobs: PipelineJobs) -> dg.SensorDefin
                 mlflow.tag_version(
                     name, version, {"validation_status": "rejected", "rejection_reason": reasons}
                 )
-                notes.append(f"v{version} rejected: {reasons}")
+                notes.append(f"v{version} rejected: {reasons.removeprefix('rejected: ')}")
                 continue
             champion = mlflow.version_by_alias(name, "champion")
             if champion is not None and str(champion.version) == version:
