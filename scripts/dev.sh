@@ -2,6 +2,7 @@
 # Dagster (webserver + daemon) on 127.0.0.1:3000, the MLflow UI on 127.0.0.1:5000 and the champion's
 # endpoint on 127.0.0.1:8000. One Ctrl-C (or TERM) stops all three; each server is stopped by its own PID.
 set -euo pipefail
+ROOT=$PWD
 : "${ML_PLATFORM_HOME:=$PWD/.ml_platform}"
 : "${DAGSTER_HOME:=$ML_PLATFORM_HOME/dagster_home}"
 : "${DAGSTER_PORT:=3000}"
@@ -12,6 +13,8 @@ set -euo pipefail
 : "${ML_PLATFORM_MLFLOW_UI_URL:=http://127.0.0.1:$MLFLOW_PORT}"
 export ML_PLATFORM_HOME DAGSTER_HOME ML_PLATFORM_DAGSTER_UI_URL ML_PLATFORM_MLFLOW_UI_URL
 mkdir -p "$DAGSTER_HOME" "$ML_PLATFORM_HOME/mlartifacts"
+DAGSTER_HOME=$(cd "$DAGSTER_HOME" && pwd)  # absolute: Dagster runs from it below
+ML_PLATFORM_HOME=$(cd "$ML_PLATFORM_HOME" && pwd)
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cat dagster.yaml deploy/local/dagster_storage.yaml > "$DAGSTER_HOME/dagster.yaml"
 
 # a new tracking DB from the per-machine template instead of MLflow's migrations (ml_platform/integrations/mlflow_db.py)
@@ -20,7 +23,9 @@ env --default-signal=INT,TERM mlflow server --host 127.0.0.1 --port "$MLFLOW_POR
   --backend-store-uri "sqlite:///$ML_PLATFORM_HOME/mlflow.db" \
   --artifacts-destination "$ML_PLATFORM_HOME/mlartifacts" --workers 1 &
 MLFLOW_PID=$!
-env --default-signal=INT,TERM dagster dev -w workspace.yaml -h 127.0.0.1 -p "$DAGSTER_PORT" &
+# From DAGSTER_HOME, whose dagster.yaml is the root one plus the local storage: started from the
+# root, `dagster dev` would warn that the root dagster.yaml "will not be used", which is not so.
+(cd "$DAGSTER_HOME" && exec env --default-signal=INT,TERM dagster dev -w "$ROOT/workspace.yaml" -h 127.0.0.1 -p "$DAGSTER_PORT") &
 DAGSTER_PID=$!
 # The champion's endpoint (follows the alias; 503 on /health until a champion exists). SERVE_SPEC picks
 # one spec when several are configured.

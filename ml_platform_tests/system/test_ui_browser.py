@@ -566,3 +566,7 @@ def test_one_ctrl_c_stops_every_server(stack: Stack) -> None:
     assert stack.stop(), f"servers still running after one SIGINT:\n{stack.log_tail()}"
     assert not _listening(stack.dagster_port) and not _listening(stack.mlflow_port)
     assert not _listening(stack.serve_port)
+    # run from DAGSTER_HOME, `dagster dev` does not claim the root dagster.yaml goes unused
+    logged = stack.log.read_text(errors="replace")
+    assert "Serving dagster-webserver on http://127.0.0.1:" in logged
+    assert "will not be used to configure Dagster" not in logged
