@@ -153,9 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick_exit_collection()
     if getattr(args, "spec_args", None):
         args.spec = [*(args.spec or []), *args.spec_args]
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     try:
         return int(args.fn(args))
     except _user_errors() as exc:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator
-
 import dagster as dg
 
 from ml_platform.pipeline.assets.cleaning import cleaned_asset
@@ -20,6 +16,7 @@ from ml_platform.pipeline.checks.gate import deploy_gate_check
 from ml_platform.pipeline.code_versions import with_code_versions
 from ml_platform.pipeline.jobs import pipeline_jobs
 from ml_platform.pipeline.names import PipelineNames
+from ml_platform.pipeline.previews import deliberate_previews_accepted
 from ml_platform.pipeline.schedules import pipeline_schedules
 from ml_platform.pipeline.sensors.alerts import champion_alert, gate_rejection_alert, run_failure_alert
 from ml_platform.pipeline.sensors.deploy import deploy_sensor
@@ -27,23 +24,6 @@ from ml_platform.pipeline.sensors.monitoring import drift_alert, scoring_automat
 from ml_platform.pipeline.sensors.new_data import new_data_sensor
 from ml_platform.pipeline.sensors.retrain import blocking_check_keys, retrain_sensor
 from ml_platform.specs.models import PipelineSpec
-
-#: Features Dagster 1.13 still marks "preview" or "beta" that the platform uses by design: partitioned
-#: asset checks (the per-day data, drift and performance checks) and single-run backfill policies.
-#: Dagster warns at each definition, so every load (CLI command, code server) printed the same lines,
-#: which ask nothing of the user. Only these warnings are silenced, only while building.
-DELIBERATE_PREVIEWS = (
-    (r"Specifying a partitions_def on an AssetCheckSpec is currently in preview", dg.PreviewWarning),
-    (r"Parameter `backfill_policy` of function `asset` is currently in beta", dg.BetaWarning),
-)
-
-
-@contextlib.contextmanager
-def deliberate_previews_accepted() -> Iterator[None]:
-    with warnings.catch_warnings():
-        for message, category in DELIBERATE_PREVIEWS:
-            warnings.filterwarnings("ignore", message, category)
-        yield
 
 
 def pipeline_assets(pipeline: PipelineNames) -> list[dg.AssetsDefinition]:

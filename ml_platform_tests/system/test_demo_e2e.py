@@ -32,6 +32,7 @@ def demo_home(tmp_path_factory) -> dict[str, str]:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     env["DEMO_STDOUT"] = out.stdout
+    env["DEMO_STDERR"] = out.stderr
     return env
 
 
@@ -43,6 +44,10 @@ def test_demo_deploys_a_champion_and_rejects_the_weakened_challenger(demo_home) 
     assert "    deploy sensor: 1 deploy run(s)\n" in text  # the first passes: one deploy run, no reason
     assert "    deploy sensor: 0 deploy run(s); v2 rejected: " in text and "rejected: rejected" not in text
     assert "http://127.0.0.1:3000" in text and "http://127.0.0.1:5000" in text
+    # Dagster's preview/beta warnings for what the platform uses by design are not shown to the user
+    errors = demo_home["DEMO_STDERR"]
+    assert "Created version '2' of model 'flights_delay'." in errors  # MLflow's own lines stay
+    assert "BetaWarning" not in errors and "PreviewWarning" not in errors, errors[-2000:]
 
 
 def test_status_json_reads_the_same_instance_and_registry(demo_home) -> None:

@@ -20,6 +20,7 @@ from ml_platform.pipeline.assets.partition_metadata import (
 )
 from ml_platform.pipeline.assets.progress import Progress, chunked
 from ml_platform.pipeline.names import PipelineNames
+from ml_platform.pipeline.previews import deliberate_previews_accepted
 from ml_platform.sources.base import SOURCE_COLUMN, DataSource
 from ml_platform.sources.retry import PermanentSourceError, SourceError, TransientSourceError
 from ml_platform.specs.models import PartitioningSpec, TableSpec
@@ -194,6 +195,7 @@ def raw_asset(pipeline: PipelineNames, table: TableSpec) -> dg.AssetsDefinition:
             add_partition_metadata(context, partition_counts(frame), {ROW_COUNT: 0})
         else:
             metadata[ROW_COUNT] = len(frame)
-        return dg.Output(frame, data_version=dg.DataVersion(_content_hash(frame)), metadata=metadata)
+        with deliberate_previews_accepted():  # data_version is beta in Dagster 1.13
+            return dg.Output(frame, data_version=dg.DataVersion(_content_hash(frame)), metadata=metadata)
 
     return _raw
