@@ -4,7 +4,7 @@ to the driver; then a champion scores those features with ``mlflow.pyfunc.spark_
 in its own process so that its peak RSS is its own:
 
     python -m bench.spark_end_to_end prepare --data-dir DIR --store STORE   # cleaned files, by pandas
-    python -m bench.spark_end_to_end build --store STORE [--shuffle-partitions 16] [--driver-memory 1g]
+    python -m bench.spark_end_to_end build --store STORE [--shuffle-partitions N] [--driver-memory 1g]
 
 ``prepare`` reads and cleans a calendar month at a time (the source's month filters read only that
 month's row groups) and writes ``cleaned_<t>/<day>.parquet``. ``build`` prints rows, seconds and
@@ -25,7 +25,9 @@ under ``NAME``. The 10× / 100× figures of docs/benchmarks.md ("100× Spark end
         --store /work/scratch100/store_x100 --driver-memory 4g --shuffle-partitions 48 \
         --omp-threads 1 --score-home /work/scratch100/home --json /work/scratch100/e2e.json --label 100x
 
-(at 100× a 2 GB heap with 16 shuffle partitions runs out of Spark execution memory in a window.)
+(at 100× a 2 GB heap with 16 shuffle partitions runs out of Spark execution memory in a window;
+without ``--shuffle-partitions`` the build sizes them from its input as the platform does,
+``integrations/spark.size_shuffles``.)
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def prepare(data_dir: str | None, store: Path) -> dict[str, float]:
     }
 
 
-def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str, float]:
+def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str, object]:
     from upath import UPath
 
     from ml_platform.features.engine import feature_engine
@@ -109,13 +111,16 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
     keys = PipelineNames(spec).partition_keys
     io = ParquetIOManager(base_path=UPath(store))
     extra = {
-        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        **({"spark.sql.shuffle.partitions": str(shuffle_partitions)} if shuffle_partitions else {}),
         "spark.driver.memory": driver_memory,  # local mode: the driver JVM is the executor too
         "spark.driver.extraJavaOptions": "-XX:MaxDirectMemorySize=512m",
     }
     engine = feature_engine("spark")
-    engine = engine.model_copy(
-        update={"spark": type(engine.spark)(spark_config=spark_config("local[2]", **extra))}
+    engine = engine.model_copy(  # a count given is kept; 0: sized by the engine from the input
+        update={
+            "spark": type(engine.spark)(spark_config=spark_config("local[2]", **extra)),
+            **({"spark_partition_mib": 0} if shuffle_partitions else {}),
+        }
     )
 
     def handle(name: str, partitioned: bool) -> PartitionedParquet:
@@ -139,7 +144,8 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t0 = time.perf_counter()
-    frame = spark_persisted(engine.build_frames(spec, main, aux))
+    said: list[str] = []
+    frame = spark_persisted(engine.build_frames(spec, main, aux, said.append))
     rows = write_days(frame, keys, store, lambda k, f: replace_file(f, out / f"{k}.parquet"))
     seconds = time.perf_counter() - t0
     jvm_peak = _jvm_peak_bytes(frame)
@@ -151,6 +157,8 @@ def build(store: Path, shuffle_partitions: int, driver_memory: str) -> dict[str,
         "peak_rss_python_driver_gb": peaks["python"] / 1e9,
         "peak_rss_driver_and_jvm_gb": peaks["tree"] / 1e9,
         "jvm_peak_rss_gb": jvm_peak / 1e9,  # the JVM's own VmHWM: its peak over its whole life
+        "shuffle_partitions": float(frame.sparkSession.conf.get("spark.sql.shuffle.partitions")),
+        "sizing": " ".join(said),
         **checksum(out, keys, spec),
     }
 
@@ -256,7 +264,9 @@ def main() -> None:
     parser.add_argument("step", choices=["prepare", "build", "measure"])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--shuffle-partitions", type=int, default=16)
+    parser.add_argument(
+        "--shuffle-partitions", type=int, default=0, help="0: sized from the input, as the platform does"
+    )
     parser.add_argument("--driver-memory", default="1g")
     parser.add_argument("--score-home", type=Path, default=None, help="measure: score with its champion")
     parser.add_argument(

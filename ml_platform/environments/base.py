@@ -14,6 +14,7 @@ import dagster as dg
 from ml_platform.features.engine import feature_engine
 from ml_platform.integrations.mlflow import MlflowRegistry
 from ml_platform.integrations.notify import notifier_from_env
+from ml_platform.integrations.spark import PARTITION_MIB
 from ml_platform.io.export import LocalExportTarget
 from ml_platform.io.storage import LocalJsonIOManager, LocalParquetIOManager
 from ml_platform.sources.base import DataSource, build_source
@@ -33,6 +34,7 @@ class Environment:
     feature_engine: Literal["pandas", "spark"] = "pandas"
     spark_master: str = "local[2]"
     feature_processes: int = 0  # pandas engine; 0: the CPUs available (features/processes.py)
+    spark_partition_mib: int = PARTITION_MIB  # Spark: input MiB per shuffle partition; 0: the session's
 
     @property
     def mlflow_tracking_uri(self) -> str:
@@ -57,7 +59,10 @@ class Environment:
             "mlflow": self.mlflow(),
             "export_target": LocalExportTarget(path=str(self.home / "exports")),
             "feature_engine": feature_engine(
-                self.feature_engine, self.spark_master, processes=self.feature_processes
+                self.feature_engine,
+                self.spark_master,
+                processes=self.feature_processes,
+                spark_partition_mib=self.spark_partition_mib,
             ),
             "notifier": notifier_from_env(os.environ, self.dagster_ui_url),
         }

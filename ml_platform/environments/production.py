@@ -14,7 +14,10 @@ ML_PLATFORM_S3_ENDPOINT_URL     S3 endpoint, e.g. a moto/MinIO server (AWS's def
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN / AWS_REGION
                                 credentials (else boto3's default chain, e.g. IRSA)
 ML_PLATFORM_FEATURE_ENGINE      ``spark`` | ``pandas`` (``spark``); a spec's engine wins
-SPARK_MASTER                    ``spark.master`` (``local[2]``)
+SPARK_MASTER                    ``spark.master`` (``local[2]``); other Spark settings (e.g.
+                                ``spark.driver.memory``): Spark's ``spark-defaults.conf`` in SPARK_CONF_DIR
+ML_PLATFORM_SPARK_PARTITION_MIB MiB of input per shuffle partition of a Spark build (``8``; ``0``: the
+                                session's ``spark.sql.shuffle.partitions``)
 ML_PLATFORM_TRAIN_EXECUTOR      ``k8s`` | ``multiprocess`` | ``in_process`` (``k8s``)
 ML_PLATFORM_SCHEDULES           ``on`` | ``off``: schedules start running (``on``)
 ML_PLATFORM_MLFLOW_UI_URL / ML_PLATFORM_DAGSTER_UI_URL   links in metadata and MLflow tags
@@ -35,6 +38,7 @@ from dagster_aws.s3 import S3Resource
 
 from ml_platform.environments.base import Environment
 from ml_platform.integrations.mlflow import MlflowRegistry
+from ml_platform.integrations.spark import PARTITION_MIB
 from ml_platform.io.s3 import S3JsonIOManager, S3ParquetIOManager
 from ml_platform.specs.models import PipelineSpec
 
@@ -116,11 +120,11 @@ def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[
     return value
 
 
-def _count(environ: Mapping[str, str], name: str) -> int:
-    """A non-negative whole number from ``environ`` (0 when unset)."""
-    value = environ.get(name, "0")
+def _count(environ: Mapping[str, str], name: str, default: int = 0, zero: str = "the CPUs available") -> int:
+    """A non-negative whole number from ``environ`` (``default`` when unset)."""
+    value = environ.get(name, str(default))
     if not value.isdigit():
-        raise ValueError(f"{name}={value!r}: expected a whole number (0: the CPUs available)")
+        raise ValueError(f"{name}={value!r}: expected a whole number (0: {zero})")
     return int(value)
 
 
@@ -140,6 +144,12 @@ def production_environment(home: str | Path, environ: Mapping[str, str]) -> Prod
         feature_engine=_choice(environ, "ML_PLATFORM_FEATURE_ENGINE", "spark", ("spark", "pandas")),  # type: ignore[arg-type]
         spark_master=environ.get("SPARK_MASTER", "local[2]"),
         feature_processes=_count(environ, "ML_PLATFORM_FEATURE_PROCESSES"),
+        spark_partition_mib=_count(
+            environ,
+            "ML_PLATFORM_SPARK_PARTITION_MIB",
+            PARTITION_MIB,
+            "the session's spark.sql.shuffle.partitions",
+        ),
         s3_prefix=dg.EnvVar("ML_PLATFORM_S3_PREFIX")
         if environ.get("ML_PLATFORM_S3_PREFIX")
         else "ml_platform/storage",

@@ -4,6 +4,7 @@ engine runs end to end: Spark reads the cleaned Parquet files and the IO manager
 features (``build_frames``); other Spark builders take and return pandas (``build``). The spec's ``features.engine`` wins; otherwise the
 environment's default. The Spark session is created lazily, so pandas runs never start a JVM."""
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import dagster as dg
@@ -13,7 +14,7 @@ from pydantic import Field
 
 from ml_platform.features.finish_spark import finish_features_spark
 from ml_platform.features.processes import build_in_processes, process_count
-from ml_platform.integrations.spark import session_of, spark_config
+from ml_platform.integrations.spark import PARTITION_MIB, session_of, size_shuffles, spark_config
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.features import build_features, builder_for, builder_options, finish_features
@@ -39,6 +40,12 @@ class FeatureEngine(dg.ConfigurableResource):
         description="a run is spread over processes only when each gets at least this many main rows "
         "(a worker's start costs about a second)",
     )
+    spark_partition_mib: int = Field(
+        default=PARTITION_MIB,
+        ge=0,
+        description="Spark: a build's shuffle partitions follow its input, one per this many MiB of "
+        "Parquet read (at least two per core); 0 keeps the session's spark.sql.shuffle.partitions",
+    )
 
     def engine_for(self, spec: PipelineSpec) -> Engine:
         engine = spec.features.engine or self.default_engine
@@ -60,15 +67,25 @@ class FeatureEngine(dg.ConfigurableResource):
         """Spark reads and writes the Parquet files itself (the builder has ``spark_frames``)."""
         return self.engine_for(spec) == "spark" and builder_for(spec).spark_frames is not None
 
+    def size_shuffles(self, frame: Any, log: Callable[[str], None] = lambda _: None) -> int | None:
+        """The session's shuffle partitions sized for the jobs over ``frame`` (its input files)."""
+        return size_shuffles(frame, self.spark_partition_mib, log)
+
     def build_frames(
-        self, spec: PipelineSpec, main: PartitionedParquet, aux: dict[str, PartitionedParquet]
+        self,
+        spec: PipelineSpec,
+        main: PartitionedParquet,
+        aux: dict[str, PartitionedParquet],
+        log: Callable[[str], None] = lambda _: None,
     ) -> Any:
         """Spark end to end: the run's cleaned files read by Spark, the builder's ``spark_frames``,
-        the label and partition added; a lazy Spark DataFrame (with ``_rid``), nothing collected."""
+        the label and partition added; a lazy Spark DataFrame (with ``_rid``), nothing collected.
+        Its shuffles are sized by the main table's files (``log`` says how many)."""
         builder = builder_for(spec)
         assert builder.spark_frames is not None
         session = self.session()
         main_frame = main.spark(session)
+        self.size_shuffles(main_frame, log)
         built = builder.spark_frames(
             session, main_frame, {n: t.spark(session) for n, t in aux.items()}, builder_options(spec)
         )
@@ -96,10 +113,14 @@ class FeatureEngine(dg.ConfigurableResource):
 
 
 def feature_engine(
-    default_engine: Engine = "pandas", spark_master: str = "local[2]", processes: int = 0
+    default_engine: Engine = "pandas",
+    spark_master: str = "local[2]",
+    processes: int = 0,
+    spark_partition_mib: int = PARTITION_MIB,
 ) -> FeatureEngine:
     return FeatureEngine(
         default_engine=default_engine,
         spark=LazyPySparkResource(spark_config=spark_config(spark_master)),
         processes=processes,
+        spark_partition_mib=spark_partition_mib,
     )

@@ -61,6 +61,10 @@ def test_production_mlflow_outside_dagster_resolves_now(tmp_path: Path, monkeypa
         ({"ML_PLATFORM_TRAIN_EXECUTOR": "celery"}, "ML_PLATFORM_TRAIN_EXECUTOR='celery'"),
         ({"ML_PLATFORM_FEATURE_ENGINE": "dask"}, "ML_PLATFORM_FEATURE_ENGINE='dask'"),
         ({"ML_PLATFORM_FEATURE_PROCESSES": "two"}, "ML_PLATFORM_FEATURE_PROCESSES='two': expected a whole"),
+        (
+            {"ML_PLATFORM_SPARK_PARTITION_MIB": "32MB"},
+            "ML_PLATFORM_SPARK_PARTITION_MIB='32MB': expected a whole number \\(0: the session's",
+        ),
         ({"ML_PLATFORM_ENV": "staging"}, "ML_PLATFORM_ENV='staging': unknown environment"),
     ],
 )
@@ -81,3 +85,13 @@ def test_feature_processes_reach_the_feature_engine(tmp_path: Path) -> None:
     assert env.resources([])["feature_engine"].processes == 3
     unset = current_environment({**PROD, "ML_PLATFORM_HOME": str(tmp_path)})
     assert unset.resources([])["feature_engine"].processes == 0
+
+
+def test_spark_partition_size_reaches_the_feature_engine(tmp_path: Path) -> None:
+    def engine(**extra: str):  # noqa: ANN202
+        env = current_environment({**PROD, "ML_PLATFORM_HOME": str(tmp_path), **extra})
+        return env.resources([])["feature_engine"]
+
+    assert engine(ML_PLATFORM_SPARK_PARTITION_MIB="8").spark_partition_mib == 8
+    assert engine(ML_PLATFORM_SPARK_PARTITION_MIB="0").spark_partition_mib == 0
+    assert engine().spark_partition_mib == 8

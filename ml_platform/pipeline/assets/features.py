@@ -70,7 +70,7 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 f"features {spec.name}: building {n_keys} partitions with Spark end to end "
                 "(Spark reads the cleaned files and writes the features; nothing collected)"
             )
-            frame: Any = spark_persisted(feature_engine.build_frames(spec, main, aux))
+            frame: Any = spark_persisted(feature_engine.build_frames(spec, main, aux, context.log.info))
             per_key = spark_partition_counts(frame, spec.target.name)
             rows = sum(int(r[ROW_COUNT]) for r in per_key.values())
         else:

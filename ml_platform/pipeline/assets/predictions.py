@@ -96,10 +96,12 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             # the day and score columns (multiclass: and the predicted class) come to the driver,
             # for the summaries and the drift check
             session = feature_engine.session()
+            inputs = features.spark(session)
+            feature_engine.size_shuffles(inputs, context.log.info)  # the write's shuffle by day
             with mlflow.fluent():
                 predicted = score_features(
                     session,
-                    features.spark(session),
+                    inputs,
                     uri,
                     spec.features.model_columns,
                     spec.task,
