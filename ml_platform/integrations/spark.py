@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlparse
 
 #: cleaned Parquet (bytes on disk) per shuffle partition when a job's partitions follow its input.
 #: The flights builder's windows (as-of weather, congestion pairs) need ~0.4 M rows a task or fewer
-#: on a 1 GB local driver: 100× the flights (687 MiB of cleaned files, 33.7 M rows) with 16
+#: on a 1 GB local driver: 100× the flights (686 MiB of cleaned files, 33.7 M rows) with 16
 #: partitions (2.1 M rows a task) ran out of execution memory in a window even with a 2 GB heap
 #: (docs/benchmarks.md, "100× Spark end to end"); at 8 MiB it gets 86. A year at 1× (16 MiB) keeps
 #: the small-job count of two per core.
