@@ -24,6 +24,7 @@ import dagster as dg
 import pandas as pd
 from upath import UPath
 
+from ml_platform.integrations.spark_progress import spark_progress
 from ml_platform.io import table_cache
 from ml_platform.io.partitioned import IO_THREADS, PartitionedParquet
 from ml_platform.io.spark_parquet import is_spark_frame, replace_file, write_days
@@ -227,8 +228,10 @@ class ParquetIOManager(_BytesStore):
         folder = next(iter(paths.values())).parent
         local = self.local_path(folder)
         staging = local.parent if local is not None else _staging_dir()
+        what = f"{context.asset_key.to_user_string()}: writing {len(paths)} partitions"
         try:
-            rows = write_days(obj, list(paths), staging, lambda k, f: self.publish_file(paths[k], f))
+            with spark_progress(obj.sparkSession, what, context.log.info):
+                rows = write_days(obj, list(paths), staging, lambda k, f: self.publish_file(paths[k], f))
         finally:
             obj.unpersist()
         context.add_output_metadata(

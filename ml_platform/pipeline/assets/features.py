@@ -7,6 +7,7 @@ import dagster as dg
 from ml_platform.features.engine import FeatureEngine
 from ml_platform.features.finish_spark import spark_partition_counts, spark_persisted
 from ml_platform.integrations.k8s import FEATURES_STEP
+from ml_platform.integrations.spark_progress import spark_progress
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
 from ml_platform.ml.memory import spare_collector
@@ -70,8 +71,9 @@ def features_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
                 f"features {spec.name}: building {n_keys} partitions with Spark end to end "
                 "(Spark reads the cleaned files and writes the features; nothing collected)"
             )
-            frame: Any = spark_persisted(feature_engine.build_frames(spec, main, aux, context.log.info))
-            per_key = spark_partition_counts(frame, spec.target.name)
+            with spark_progress(feature_engine.session(), f"features {spec.name}", context.log.info):
+                frame: Any = spark_persisted(feature_engine.build_frames(spec, main, aux, context.log.info))
+                per_key = spark_partition_counts(frame, spec.target.name)
             rows = sum(int(r[ROW_COUNT]) for r in per_key.values())
         else:
             main_frame = main.read(main.keys())

@@ -13,6 +13,7 @@ import pandas as pd
 from ml_platform.features.engine import FeatureEngine
 from ml_platform.features.finish_spark import spark_persisted
 from ml_platform.integrations.mlflow import MlflowRegistry
+from ml_platform.integrations.spark_progress import spark_progress
 from ml_platform.integrations.spark_scoring import score_features
 from ml_platform.io.storage import PartitionedParquet
 from ml_platform.ml.cleaning import PARTITION_COLUMN
@@ -96,22 +97,23 @@ def predictions_asset(pipeline: PipelineNames) -> dg.AssetsDefinition:
             # the day and score columns (multiclass: and the predicted class) come to the driver,
             # for the summaries and the drift check
             session = feature_engine.session()
-            inputs = features.spark(session)
-            feature_engine.size_shuffles(inputs, context.log.info)  # the write's shuffle by day
-            with mlflow.fluent():
-                predicted = score_features(
-                    session,
-                    inputs,
-                    uri,
-                    spec.features.model_columns,
-                    spec.task,
-                    pipeline.name,
-                    version,
-                    classes,
-                )
-            written = spark_persisted(predicted)
-            few = [PARTITION_COLUMN, SCORE, *([PREDICTED_CLASS] if classes else [])]
-            out = written.select(*few).toArrow().to_pandas(strings_to_categorical=True)
+            with spark_progress(session, f"predictions {name} v{version}", context.log.info):
+                inputs = features.spark(session)
+                feature_engine.size_shuffles(inputs, context.log.info)  # the write's shuffle by day
+                with mlflow.fluent():
+                    predicted = score_features(
+                        session,
+                        inputs,
+                        uri,
+                        spec.features.model_columns,
+                        spec.task,
+                        pipeline.name,
+                        version,
+                        classes,
+                    )
+                written = spark_persisted(predicted)
+                few = [PARTITION_COLUMN, SCORE, *([PREDICTED_CLASS] if classes else [])]
+                out = written.select(*few).toArrow().to_pandas(strings_to_categorical=True)
         else:
             frame = features.read(features.keys())
             model = mlflow.load_sklearn(uri)
