@@ -85,8 +85,8 @@ constraints: $(STAMP)
 clean:
 	rm -rf $(ML_PLATFORM_HOME) .pytest_cache .mypy_cache .ruff_cache
 
-## bench: benchmarks (not tests) → docs/benchmarks.md; in parts: bench-platform, bench-batch-scoring
-.PHONY: bench-platform bench-batch-scoring
+## bench: benchmarks (not tests) → docs/benchmarks.md; in parts: bench-platform, bench-batch-scoring, bench-spark-scale
+.PHONY: bench-platform bench-batch-scoring bench-spark-scale
 bench: bench-platform bench-batch-scoring
 
 bench-platform: $(STAMP)
@@ -97,3 +97,16 @@ bench-batch-scoring: $(STAMP)
 	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --day-runs 7
 	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --engine spark --engines pandas,spark,spark:omp1 --scales 1 --rounds 2
 	$(BIN)/python -m bench.batch_scoring --home $(ML_PLATFORM_HOME)/bench_batch_scoring --engine spark --engines spark:omp1 --scales 30 --rounds 1
+
+## bench-spark-scale: Spark end to end (prepare, build, score) on the platform's defaults at SPARK_SCALES
+## (10 30; add 100 for ~25 min and 9+ GB of /tmp) → SCALE_DIR/e2e.json (docs/benchmarks.md, "Sized partitions")
+SPARK_SCALES ?= 10 30
+SCALE_DIR ?= $(ML_PLATFORM_HOME)/bench_spark_scale
+bench-spark-scale: $(STAMP)
+	for n in $(SPARK_SCALES); do \
+	  test -f $(SCALE_DIR)/data_x$$n/flights.parquet || \
+	    $(BIN)/python -m bench.scale_data --factor $$n --out $(SCALE_DIR)/data_x$$n || exit 1; \
+	  $(BIN)/python -m bench.spark_end_to_end measure --data-dir $(SCALE_DIR)/data_x$$n \
+	    --store $(SCALE_DIR)/store_x$$n --omp-threads 1 --score-home $(SCALE_DIR)/home \
+	    --json $(SCALE_DIR)/e2e.json --label $${n}x || exit 1; \
+	done
