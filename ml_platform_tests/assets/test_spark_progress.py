@@ -1,8 +1,10 @@
 """A long Spark build says how far it is: real ``local[2]`` jobs, polled by Spark's status tracker."""
 
 import re
+import threading
 import time
 
+import pytest
 from pyspark.core.status import SparkJobInfo, SparkStageInfo
 from pyspark.sql import functions as F
 
@@ -50,3 +52,23 @@ def test_the_jobs_of_the_block_are_reported_while_they_run_and_only_they(spark_s
     assert running and running == sorted(running)  # tasks done only grow while the stage runs
     assert said[-1].startswith("slow job: Spark jobs 1 done, 0 running; ")
     assert len(set(line.split(";")[0] for line in said)) == len(said)  # a line only when it moved
+
+
+def test_a_failing_job_leaves_no_watcher_and_the_job_group_as_it_was(spark_session) -> None:  # noqa: F811
+
+    def boom(x):  # no type hints: see _slow
+        time.sleep(0.3)
+        raise ValueError(f"bad row {x}")
+
+    frame = spark_session.range(0, 4, numPartitions=4).select(F.udf(boom, "long")("id"))
+    said: list[str] = []
+    before = spark_session.sparkContext.getLocalProperty("spark.jobGroup.id")
+    with pytest.raises(Exception, match="bad row"):  # the job's own error reaches the step
+        with spark_progress(spark_session, "failing job", said.append, every=0.1):
+            frame.collect()
+    assert spark_session.sparkContext.getLocalProperty("spark.jobGroup.id") == before
+    lines = len(said)
+    time.sleep(0.4)
+    assert len(said) == lines  # the watcher ended with the block
+    assert all(line.startswith("failing job: Spark jobs 0 done") for line in said), said
+    assert not [t for t in threading.enumerate() if t.name == "spark-progress"]
